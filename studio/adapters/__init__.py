@@ -1,0 +1,22 @@
+"""Model adapters and the registry. Importing this package registers the bundled models."""
+
+from studio.adapters.base import ASRAdapter, AdapterInfo, Synthesis, Transcription, TTSAdapter
+from studio.adapters.builtin import register_builtin_adapters
+from studio.adapters.registry import (
+    AdapterSpec,
+    System,
+    adapter_ids,
+    adapter_info,
+    get_adapter,
+    loaded_adapters,
+    register,
+    unavailable_reason,
+    unload,
+)
+
+register_builtin_adapters()
+
+__all__ = [
+    "ASRAdapter", "AdapterInfo", "AdapterSpec", "Synthesis", "System", "TTSAdapter", "Transcription",
+    "adapter_ids", "adapter_info", "get_adapter", "loaded_adapters", "register", "unavailable_reason", "unload",
+]

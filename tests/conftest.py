@@ -1,0 +1,44 @@
+"""Shared fixtures. Test audio is made here, by the project's own Piper voice, never downloaded."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+from studio.audio import Audio  # noqa: E402
+
+SENTENCES = (
+    "The quick brown fox jumps over the lazy dog.",
+    "Speech recognition turns spoken words into written text.",
+    "Please call me back before noon tomorrow.",
+)
+
+
+@pytest.fixture(scope="session")
+def output_dir() -> Path:
+    """A folder for artefacts a person may want to look at after the run (screenshots, plots)."""
+    path = Path(os.environ.get("STUDIO_TEST_OUTPUT", Path(__file__).resolve().parent.parent / "test-output"))
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+@pytest.fixture(scope="session")
+def piper_speech() -> list[tuple[str, Audio]]:
+    """Deterministic Piper speech (noise off) for each of SENTENCES, at 22.05 kHz."""
+    from studio.adapters import get_adapter
+
+    piper = get_adapter("piper-joe", "cpu")
+    options = piper.info.options_type(noise_scale=0.0, noise_w_scale=0.0)
+    return [(text, piper.synthesize(text, options).audio) for text in SENTENCES]
+
+
+def tone(seconds: float = 1.0, rate: int = 16000, freq: float = 440.0, amplitude: float = 0.3) -> Audio:
+    """A sine tone: non-silent audio that holds no speech."""
+    t = np.arange(int(seconds * rate)) / rate
+    return Audio((amplitude * np.sin(2 * np.pi * freq * t)).astype(np.float32), rate)
