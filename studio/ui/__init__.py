@@ -1,0 +1,1 @@
+"""The Gradio front end: thin tabs over `studio.engine`."""
