@@ -9,7 +9,9 @@ Python around the model: tokenisation, segment splitting and fallback bookkeepin
 
 from __future__ import annotations
 
+import inspect
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Callable
 
@@ -126,3 +128,87 @@ class FasterWhisperAdapter(ASRAdapter):
                    "segments": len(segments), "tokens": sum(len(s.tokens) for s in segments),
                    "compute_type": self.compute_type}
         return text, details
+
+    def _recognize_batch(self, clips: list[np.ndarray], options: WhisperOptions,
+                         timer: StageTimer) -> list[tuple[str, dict]]:
+        """Decode several clips in one CTranslate2 call, with the same predictions as `_recognize` one by one.
+
+        faster-whisper's `BatchedInferencePipeline` decodes without timestamps, with a different
+        initial-timestamp rule and without the long-form seek loop, so its text differs from
+        `WhisperModel.transcribe` on some clips. Instead this batches the first 30 s window of
+        every clip exactly as `WhisperModel.generate_segments` builds it (same features, prompt and
+        generate arguments, read from faster-whisper's own defaults), and a clip whose transcript
+        does not end inside that window (a second window would follow) is decoded again by
+        `_recognize`. Sampling (temperature > 0), VAD and language detection run one by one.
+        """
+        one_by_one = (len(clips) == 1 or options.vad_filter or options.language is None
+                      or options.temperature > 0)
+        short = [i for i, clip in enumerate(clips) if len(clip) <= _WINDOW_SAMPLES] if not one_by_one else []
+        outputs: list[tuple[str, dict] | None] = [None] * len(clips)
+        if len(short) > 1:
+            for i, output in zip(short, self._decode_first_windows([clips[i] for i in short], options, timer)):
+                outputs[i] = output
+        return [output or self._recognize(clip, options, timer) for clip, output in zip(clips, outputs)]
+
+    def _decode_first_windows(self, clips: list[np.ndarray], options: WhisperOptions,
+                              timer: StageTimer) -> list[tuple[str, dict] | None]:
+        """Text and details per clip, or None where faster-whisper would decode a second window."""
+        from faster_whisper.audio import pad_or_trim
+        from faster_whisper.tokenizer import Tokenizer
+        from faster_whisper.transcribe import get_suppressed_tokens
+
+        if options.language != "en" and not self.multilingual:
+            raise ConfigError(f"{self.info.id} is English-only; use language=en or a multilingual model")
+        self.timer = timer
+        whisper = self.model
+        defaults = _transcribe_defaults()
+        extractor = whisper.feature_extractor
+        features = [extractor(clip) for clip in clips]
+        content_frames = [f.shape[-1] - 1 for f in features]
+        windows = np.stack([pad_or_trim(f[:, :n]) for f, n in zip(features, content_frames)])
+        encoder_output = whisper.encode(windows)
+        tokenizer = Tokenizer(whisper.hf_tokenizer, whisper.model.is_multilingual, task="transcribe",
+                              language=options.language)
+        prompt = whisper.get_prompt(tokenizer, [], without_timestamps=defaults["without_timestamps"])
+        results = whisper.model.generate(
+            encoder_output, [prompt] * len(clips),
+            beam_size=options.beam_size, patience=defaults["patience"],
+            length_penalty=defaults["length_penalty"], repetition_penalty=defaults["repetition_penalty"],
+            no_repeat_ngram_size=defaults["no_repeat_ngram_size"], max_length=whisper.max_length,
+            return_scores=True, return_no_speech_prob=True, suppress_blank=defaults["suppress_blank"],
+            suppress_tokens=get_suppressed_tokens(tokenizer, defaults["suppress_tokens"]),
+            max_initial_timestamp_index=int(round(defaults["max_initial_timestamp"] / whisper.time_precision)),
+        )
+        # One temperature means no fallback: faster-whisper keeps the first result, as here.
+        outputs: list[tuple[str, dict] | None] = []
+        for result, frames in zip(results, content_frames):
+            tokens = result.sequences_ids[0]
+            avg_logprob = result.scores[0] * len(tokens) ** defaults["length_penalty"] / (len(tokens) + 1)
+            details = {"language": options.language, "language_probability": 1.0, "segments": 0, "tokens": 0,
+                       "compute_type": self.compute_type}
+            if (result.no_speech_prob > defaults["no_speech_threshold"]
+                    and not avg_logprob > defaults["log_prob_threshold"]):
+                outputs.append(("", details))  # faster-whisper skips the window as silence
+                continue
+            segments, seek, _ = whisper._split_segments_by_timestamps(
+                tokenizer=tokenizer, tokens=tokens, time_offset=0.0, segment_size=frames,
+                segment_duration=frames * extractor.time_per_frame, seek=0)
+            if seek < frames:
+                outputs.append(None)
+                continue
+            texts = [(tokenizer.decode(s["tokens"]), s) for s in segments]
+            kept = [(text, s) for text, s in texts if s["start"] != s["end"] and text.strip()]
+            details.update(segments=len(kept), tokens=sum(len(s["tokens"]) for _, s in kept))
+            outputs.append(("".join(text for text, _ in kept), details))
+        return outputs
+
+
+_WINDOW_SAMPLES = 30 * 16000  # Whisper's fixed input window
+
+
+@lru_cache(maxsize=1)
+def _transcribe_defaults() -> dict:
+    """faster-whisper's own `WhisperModel.transcribe` defaults, so the batched path cannot drift from them."""
+    from faster_whisper import WhisperModel
+
+    return {name: p.default for name, p in inspect.signature(WhisperModel.transcribe).parameters.items()}
