@@ -1,4 +1,5 @@
-"""The `studio` command: `studio app` starts the UI, `studio info` prints the system report."""
+"""The `studio` command: `studio app` starts the UI, `studio info` prints the system report,
+`studio eval CONFIG.yaml` runs an evaluation."""
 
 from __future__ import annotations
 
@@ -17,7 +18,12 @@ def main(argv: list[str] | None = None) -> int:
     app.add_argument("--port", type=int, default=7860)
     app.add_argument("--share", action="store_true", help="make a public gradio.live link")
     commands.add_parser("info", help="print hardware, threads and package versions as JSON")
+    from studio.evaluation.cli import add_arguments, run as run_eval
+
+    add_arguments(commands.add_parser("eval", help="evaluate systems on datasets from a YAML config"))
     args = parser.parse_args(argv)
+    if args.command == "eval":
+        return run_eval(args)
     try:
         if args.command == "app":
             from studio.ui.app import launch

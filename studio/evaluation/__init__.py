@@ -1,0 +1,13 @@
+"""The evaluation engine: datasets and configs in, per-utterance rows, summary and plots out.
+
+    config = load_config("evals/configs/demo_asr.yaml")
+    result = run_evaluation(config)          # resumes from output/results.jsonl
+    result.summary                           # one line per dataset and system
+"""
+
+from studio.evaluation.config import DatasetConfig, EvalConfig, load_config
+from studio.evaluation.datasets import Dataset, Prompt, Utterance, load_dataset
+from studio.evaluation.runner import RunResult, load_datasets, run_evaluation
+
+__all__ = ["Dataset", "DatasetConfig", "EvalConfig", "Prompt", "RunResult", "Utterance", "load_config",
+           "load_dataset", "load_datasets", "run_evaluation"]

@@ -1,0 +1,54 @@
+"""The evaluation command line, shared by `studio eval CONFIG` and `python -m evals CONFIG`."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from studio.errors import StudioError
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("config", type=Path, help="evaluation YAML, e.g. evals/configs/demo_asr.yaml")
+    parser.add_argument("--output", type=Path, help="results folder (overrides the config's output)")
+    parser.add_argument("--limit", type=int, help="only the first N items of each dataset")
+    parser.add_argument("--device", choices=("auto", "cpu", "cuda"), help="overrides the config's device")
+    parser.add_argument("--max-batch-size", type=int, help="overrides the config; 1 = one utterance at a time")
+
+
+def run(args: argparse.Namespace, prog: str = "studio eval") -> int:
+    """Run the evaluation with a tqdm bar; a `StudioError` becomes one line on stderr and exit code 2."""
+    from tqdm import tqdm
+
+    from studio.evaluation import load_config, run_evaluation
+
+    bar = None
+
+    def progress(done: int, total: int, message: str) -> None:
+        nonlocal bar
+        if bar is None:
+            bar = tqdm(total=total, initial=done - 1, unit="utt", file=sys.stderr)
+        bar.update(done - bar.n)
+        bar.set_postfix_str(message[:50])
+
+    try:
+        config = load_config(args.config).with_overrides(output=args.output, limit=args.limit, device=args.device,
+                                                          max_batch_size=args.max_batch_size)
+        result = run_evaluation(config, progress)
+    except StudioError as error:
+        print(f"{prog}: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"{prog}: interrupted; run the same command again to resume", file=sys.stderr)
+        return 130
+    finally:
+        if bar is not None:
+            bar.close()
+    with_columns = [c for c in ("dataset", "system", "utterances", "failed", "corpus_wer", "mean_utterance_wer",
+                                "corpus_cer", "rtfx", "padding_fraction", "rtf", "roundtrip_corpus_wer",
+                                "speaker_similarity_mean", "dnsmos_mean") if c in result.summary]
+    if not result.summary.empty:
+        print(result.summary[with_columns].to_string(index=False, float_format=lambda v: f"{v:.3f}"))
+    print(f"results: {result.output.resolve()} ({result.new_rows} new rows, {result.failed} failed)")
+    return 0

@@ -1,0 +1,278 @@
+"""The evaluation run shared by `studio eval`, `python -m evals` and the Evaluate tab.
+
+For every system and dataset: warm up (untimed), run the pending items in duration-bucketed
+batches (ASR) or one by one (TTS), score them, and append one JSONL row each, flushed as
+written. A bad utterance becomes a row with an `error` and the run goes on; config
+mistakes raise `ConfigError` before anything runs. Finished rows are never redone, so a
+killed or cancelled run picks up where it stopped. At the end the summary table, run.json
+and the plots are rebuilt from all rows.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import threading
+import time
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Callable
+
+import pandas as pd
+
+from studio.adapters import System, adapter_info, get_adapter
+from studio.adapters.base import ASRAdapter, Transcription
+from studio.audio import Audio, load_audio
+from studio.engine import score
+from studio.errors import ConfigError, StudioError
+from studio.evaluation.batching import plan_batches, processed_seconds
+from studio.evaluation.config import EvalConfig, system_record
+from studio.evaluation.datasets import Dataset, Prompt, Utterance, load_dataset
+from studio.evaluation.results import RESULTS_FILE, RUN_FILE, ResultsLog, row_key, summarize, write_summary
+from studio.metrics import MetricInput
+from studio.text import check_text
+
+ProgressCallback = Callable[[int, int, str], None]  # (items done, items in total, what just finished)
+
+# Models that always process a fixed window; the rest of the window is padding.
+WINDOW_SECONDS = {"Whisper (CTranslate2)": 30.0}
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """Where a run wrote its files and what it found."""
+
+    output: Path
+    summary: pd.DataFrame
+    new_rows: int  # rows written by this call (resumed rows excluded)
+    failed: int  # utterances reported and skipped, over all rows
+    cancelled: bool
+    plots: tuple[Path, ...] = ()
+
+    @property
+    def results_path(self) -> Path:
+        return self.output / RESULTS_FILE
+
+
+def load_datasets(config: EvalConfig) -> list[Dataset]:
+    """Every dataset of the config, cut to `limit` items; `ConfigError` naming file and line on bad input."""
+    datasets = [load_dataset(d.path, config.task, d.name) for d in config.datasets]
+    names = [d.name for d in datasets]
+    if len(set(names)) < len(names):
+        raise ConfigError("two datasets share a name; give one a `name:` in the config")
+    if config.limit:
+        datasets = [Dataset(d.name, d.task, d.source, d.items[:config.limit]) for d in datasets]
+    return datasets
+
+
+def run_evaluation(config: EvalConfig, progress: ProgressCallback | None = None,
+                   cancel: threading.Event | None = None, max_new_rows: int | None = None) -> RunResult:
+    """Run (or resume) `config`; stop early, keeping every finished row, on `cancel` or after `max_new_rows`."""
+    if config.task == "tts" and "wer" in config.metrics and config.judge is None:
+        raise ConfigError("round-trip WER for TTS needs a judge ASR system, e.g. `judge: {adapter: whisper-tiny.en}`")
+    datasets = load_datasets(config)
+    output = Path(config.output)
+    output.mkdir(parents=True, exist_ok=True)
+    log = ResultsLog(output / RESULTS_FILE)
+    log.repair()
+    done = {row_key(r) for r in log.read()}
+    run = _Run(config, log, done, progress, cancel or threading.Event(), max_new_rows)
+    run.total = sum(len(d.items) for d in datasets) * len(config.systems)
+    run.finished = sum(1 for s in config.systems for d in datasets for i in d.items if (d.name, s.label, i.id) in done)
+    started = datetime.now(timezone.utc)
+    for system in config.systems:
+        for dataset in datasets:
+            if run.stopped:
+                break
+            run.system_on_dataset(system, dataset)
+    return finish(config, output, log, started, run.new_rows, run.stopped)
+
+
+def finish(config: EvalConfig, output: Path, log: ResultsLog, started: datetime, new_rows: int,
+           cancelled: bool) -> RunResult:
+    """Rebuild summary, run.json and plots from every row of the systems and datasets in `config`."""
+    from studio.evaluation.plots import write_plots
+    from studio.system_info import system_report
+
+    labels = {s.label for s in config.systems}
+    rows = [r for r in log.read() if r["system"] in labels]
+    summary = summarize(rows)
+    if not summary.empty:
+        write_summary(summary, output)
+    plots = write_plots(rows, summary, output) if not summary.empty else ()
+    run_info = {
+        "config": config.to_dict(),
+        "started": started.isoformat(), "finished": datetime.now(timezone.utc).isoformat(),
+        "cancelled": cancelled, "new_rows": new_rows, "rows": len(rows),
+        "failed": int(sum(1 for r in rows if r.get("error"))),
+        "load_average": list(os.getloadavg()) if hasattr(os, "getloadavg") else None,
+        "system": system_report(),
+    }
+    (output / RUN_FILE).write_text(json.dumps(run_info, indent=2, default=str), encoding="utf-8")
+    return RunResult(output, summary, new_rows, run_info["failed"], cancelled, tuple(plots))
+
+
+class _Run:
+    """State of one call: rows written, progress, and whether to stop."""
+
+    def __init__(self, config: EvalConfig, log: ResultsLog, done: set, progress: ProgressCallback | None,
+                 cancel: threading.Event, max_new_rows: int | None):
+        self.config, self.log, self.done = config, log, done
+        self.progress, self.cancel, self.max_new_rows = progress, cancel, max_new_rows
+        self.total = self.finished = self.new_rows = 0
+
+    @property
+    def stopped(self) -> bool:
+        return self.cancel.is_set() or (self.max_new_rows is not None and self.new_rows >= self.max_new_rows)
+
+    def write(self, row: dict) -> None:
+        self.log.append(row)
+        self.done.add(row_key(row))
+        self.new_rows += 1
+        self.finished += 1
+        if self.progress:
+            status = f"failed: {row['error']}" if row["error"] else row["pred_text"][:60]
+            self.progress(self.finished, self.total, f"{row['system']} · {row['key']} · {status}")
+
+    def system_on_dataset(self, system: System, dataset: Dataset) -> None:
+        pending = [i for i in dataset.items if (dataset.name, system.label, i.id) not in self.done]
+        if not pending:
+            return
+        adapter = get_adapter(system.adapter_id, self.config.device)
+        if system.task == "asr":
+            self.recognise(adapter, system, dataset, pending)
+        else:
+            self.synthesise(adapter, system, dataset, pending)
+
+    # --- ASR -----------------------------------------------------------------------------
+    def recognise(self, adapter: ASRAdapter, system: System, dataset: Dataset, pending: list[Utterance]) -> None:
+        for item in pending[:self.config.warmup]:  # untimed: first-call allocations, caches, thread pools
+            try:
+                adapter.transcribe(load_audio(item.audio_filepath), system.options)
+            except StudioError:
+                pass  # the timed pass reports it
+        window = WINDOW_SECONDS.get(adapter_info(system.adapter_id).family)
+        plan = plan_batches([u.duration for u in pending], self.config.batch_seconds, self.config.max_batch_size,
+                            window)
+        for batch in plan.batches:
+            if self.stopped:
+                return
+            items = [pending[i] for i in batch]
+            if self.max_new_rows is not None:
+                items = items[:self.max_new_rows - self.new_rows]
+            audios: list[tuple[Utterance, Audio]] = []
+            for item in items:
+                try:
+                    audios.append((item, load_audio(item.audio_filepath)))
+                except StudioError as error:
+                    self.write(self.row(system, dataset, item, error=str(error)))
+            if audios:
+                self.recognise_batch(adapter, system, dataset, audios, window)
+
+    def recognise_batch(self, adapter: ASRAdapter, system: System, dataset: Dataset,
+                        audios: list[tuple[Utterance, Audio]], window: float | None) -> None:
+        try:
+            results = adapter.transcribe_batch([a for _, a in audios], system.options)
+        except StudioError:
+            if len(audios) == 1:
+                raise
+            for pair in audios:  # find the one that failed; the others still count
+                try:
+                    self.recognise_batch(adapter, system, dataset, [pair], window)
+                except StudioError as error:
+                    self.write(self.row(system, dataset, pair[0], error=str(error)))
+            return
+        batch_seconds = sum(r.processing_seconds for r in results)
+        processed = processed_seconds([r.audio_duration for r in results], window)
+        for (item, _), result, seconds in zip(audios, results, processed):
+            metrics, counts, skipped = self.scores(MetricInput(hypothesis=result.text, reference=item.text,
+                                                               transcription=result))
+            self.write(self.row(system, dataset, item, result=result, metrics=metrics, counts=counts,
+                                skipped=skipped, latency=batch_seconds, processed_seconds=seconds,
+                                batch_size=len(results)))
+
+    # --- TTS -----------------------------------------------------------------------------
+    def synthesise(self, adapter, system: System, dataset: Dataset, pending: list[Prompt]) -> None:
+        for prompt in pending[:self.config.warmup]:
+            try:
+                adapter.synthesize(check_text(prompt.text), system.options)
+            except StudioError:
+                pass
+        audio_dir = self.config.output / "audio" / _slug(system.label) / _slug(dataset.name)
+        audio_dir.mkdir(parents=True, exist_ok=True)
+        own_voice = audio_dir / f"{_slug(dataset.items[0].id)}.wav"  # the system's first utterance
+        judge = get_adapter(self.config.judge.adapter_id, self.config.device) if self.config.judge else None
+        for prompt in pending:
+            if self.stopped:
+                return
+            try:
+                result = adapter.synthesize(check_text(prompt.text), system.options)
+                wav = audio_dir / f"{_slug(prompt.id)}.wav"
+                wav.write_bytes(result.audio.to_wav_bytes())
+                reference = prompt.reference_audio or (own_voice if own_voice.is_file() and wav != own_voice else None)
+                judged = judge.transcribe(result.audio, self.config.judge.options) if judge else None
+                metrics, counts, skipped = self.scores(MetricInput(
+                    hypothesis=judged.text if judged else None, reference=prompt.text, audio=result.audio,
+                    reference_audio=load_audio(reference) if reference else None, synthesis=result))
+            except StudioError as error:
+                self.write(self.row(system, dataset, prompt, error=str(error)))
+                continue
+            self.write(self.row(system, dataset, prompt, synthesis=result, audio_path=wav, metrics=metrics,
+                                counts=counts, skipped=skipped, pred_text=judged.text if judged else "",
+                                reference=reference))
+
+    # --- shared ----------------------------------------------------------------------------
+    def scores(self, sample: MetricInput) -> tuple[dict, dict, dict]:
+        """Metric values, WER/CER error counts for corpus rates, and metrics skipped with the reason."""
+        metrics, counts, skipped = {}, {}, {}
+        for name in self.config.metrics:
+            try:
+                scored = score([name], sample)
+            except StudioError as error:  # this sample cannot be scored by this metric; others still can
+                skipped[name] = str(error)
+                continue
+            skipped.update(scored.skipped)
+            for s in scored.scores:
+                metrics[s.name] = s.value
+                if s.name in ("wer", "cer"):
+                    counts[s.name] = {"errors": s.details["errors"], "reference_length": s.details["reference_length"]}
+        return metrics, counts, skipped
+
+    def row(self, system: System, dataset: Dataset, item: Utterance | Prompt, *, error: str | None = None,
+            result: Transcription | None = None, synthesis=None, audio_path: Path | None = None,
+            metrics: dict | None = None, counts: dict | None = None, skipped: dict | None = None,
+            latency: float | None = None, processed_seconds: float | None = None, batch_size: int = 1,
+            pred_text: str = "", reference: Path | None = None) -> dict:
+        timed = result or synthesis
+        is_asr = isinstance(item, Utterance)
+        if is_asr:
+            duration = result.audio_duration if result else item.duration
+        else:
+            duration = synthesis.audio.duration if synthesis else None
+        return {
+            "key": item.id, "dataset": dataset.name, "task": system.task, **system_record(system),
+            "audio_filepath": str(item.audio_filepath if is_asr else audio_path or ""),
+            "duration": duration,
+            "time": timed.processing_seconds if timed else None,
+            "latency": (latency if latency is not None else timed.processing_seconds) if timed else None,
+            "text": item.text,
+            "pred_text": result.text if result else pred_text,
+            "metrics": metrics or {}, "counts": counts or {}, "skipped": skipped or {},
+            "stages": dict(timed.stage_seconds) if timed else {},
+            "processed_seconds": processed_seconds if processed_seconds is not None else duration,
+            "batch_size": batch_size,
+            "speaker": getattr(item, "speaker", None),
+            "reference_audio": str(reference) if reference else None,
+            "device": timed.device if timed else None,
+            "error": error,
+            "written": time.time(),
+        }
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", text).strip("_") or "item"
+
+
+__all__ = ["RunResult", "WINDOW_SECONDS", "load_datasets", "run_evaluation"]
