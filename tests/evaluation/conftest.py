@@ -1,0 +1,31 @@
+"""Helpers for evaluation tests: the committed demo set and small configs written on the fly."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+DEMO_SET = Path(__file__).resolve().parents[2] / "assets" / "demo_set"
+
+
+@pytest.fixture
+def demo_copy(tmp_path) -> Path:
+    """A private copy of the demo set that a test may break."""
+    target = tmp_path / "demo_set"
+    shutil.copytree(DEMO_SET, target)
+    return target
+
+
+def write_manifest(folder: Path, rows: list[dict | str], name: str = "manifest.jsonl") -> Path:
+    path = folder / name
+    path.write_text("".join((r if isinstance(r, str) else json.dumps(r)) + "\n" for r in rows), encoding="utf-8")
+    return path
+
+
+def write_config(folder: Path, body: str, name: str = "eval.yaml") -> Path:
+    path = folder / name
+    path.write_text(body, encoding="utf-8")
+    return path

@@ -1,0 +1,141 @@
+"""The run on the generated demo set with Whisper tiny.en (a few short utterances, seconds each)."""
+
+import json
+import threading
+
+import pytest
+
+from studio.evaluation import load_config, run_evaluation
+from studio.evaluation.results import ResultsLog
+from tests.evaluation.conftest import DEMO_SET, write_config
+
+pytestmark = pytest.mark.models
+
+
+def asr_config(tmp_path, manifest=DEMO_SET / "manifest.jsonl", systems="[{adapter: whisper-tiny.en, options: {beam_size: 1}}]",
+               extra=""):
+    body = (f"datasets: [{{path: {manifest}, name: demo}}]\nsystems: {systems}\n"
+            f"warmup: 1\nbatch_seconds: 240\nmax_batch_size: 4\ndevice: cpu\noutput: {tmp_path / 'out'}\n{extra}")
+    return load_config(write_config(tmp_path, body))
+
+
+def word_edit_distance(ref: list[str], hyp: list[str]) -> int:
+    """Levenshtein distance over words, written out here as an independent check of jiwer."""
+    previous = list(range(len(hyp) + 1))
+    for i, r in enumerate(ref, 1):
+        current = [i]
+        for j, h in enumerate(hyp, 1):
+            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (r != h)))
+        previous = current
+    return previous[-1]
+
+
+def test_wer_matches_a_hand_check(tmp_path):
+    from studio.metrics.wer import normalize
+
+    result = run_evaluation(asr_config(tmp_path, extra="limit: 5\n"))
+    rows = ResultsLog(result.results_path).read()
+    assert len(rows) == 5 and all(r["error"] is None for r in rows)
+    errors = words = 0
+    for row in rows:
+        ref, hyp = normalize(row["text"]).split(), normalize(row["pred_text"]).split()
+        distance = word_edit_distance(ref, hyp)
+        assert row["metrics"]["wer"] == pytest.approx(distance / len(ref))
+        assert row["counts"]["wer"] == {"errors": distance, "reference_length": len(ref)}
+        errors, words = errors + distance, words + len(ref)
+    line = result.summary.iloc[0]
+    assert line["corpus_wer"] == pytest.approx(errors / words)
+    assert line["mean_utterance_wer"] == pytest.approx(sum(r["metrics"]["wer"] for r in rows) / len(rows))
+    assert line["rtfx"] == pytest.approx(sum(r["duration"] for r in rows) / sum(r["time"] for r in rows))
+    assert 0.8 < line["padding_fraction"] < 1.0  # 2-3 s clips in Whisper's 30 s window
+    # the files of a run
+    for name in ("results.jsonl", "summary.csv", "summary.parquet", "run.json", "plots.html"):
+        assert (result.output / name).is_file(), name
+    run = json.loads((result.output / "run.json").read_text())
+    assert run["config"]["systems"][0]["options"]["beam_size"] == 1 and "cpu" in run["system"]
+
+
+def test_hand_checked_example_through_the_metric():
+    from studio.engine import score
+    from studio.metrics import MetricInput
+
+    # "12" vs "twelve" is equal after normalisation; "market" -> "markets" is 1 substitution of 10 words
+    scored = score(["wer"], MetricInput(hypothesis="She bought three apples and twelve oranges at the markets.",
+                                        reference="She bought 3 apples and 12 oranges at the market."))
+    assert scored.value("wer") == pytest.approx(1 / 10)
+
+
+def test_resume_after_a_stop_gives_the_same_rows_without_duplicates(tmp_path):
+    config = asr_config(tmp_path, extra="limit: 6\n")
+    first = run_evaluation(config, max_new_rows=2)
+    assert first.new_rows == 2
+    cancel = threading.Event()
+    second = run_evaluation(config, progress=lambda done, total, msg: cancel.set() if done >= 4 else None,
+                            cancel=cancel)
+    assert second.cancelled and 1 <= second.new_rows <= 4
+    third = run_evaluation(config)
+    rows = ResultsLog(third.results_path).read()
+    keys = [r["key"] for r in rows]
+    assert len(keys) == len(set(keys)) == 6 and third.new_rows == 6 - first.new_rows - second.new_rows
+    fresh = run_evaluation(config.with_overrides(output=tmp_path / "fresh"))
+    fresh_rows = {r["key"]: r["pred_text"] for r in ResultsLog(fresh.results_path).read()}
+    assert {r["key"]: r["pred_text"] for r in rows} == fresh_rows
+    assert run_evaluation(config).new_rows == 0  # nothing left to do
+
+
+def test_torn_last_line_is_dropped_and_redone(tmp_path):
+    config = asr_config(tmp_path, extra="limit: 2\n")
+    run_evaluation(config)
+    log = ResultsLog(config.output / "results.jsonl")
+    lines = log.path.read_text().splitlines()
+    log.path.write_text(lines[0] + "\n" + lines[1][:40])  # killed mid-write
+    result = run_evaluation(config)
+    assert result.new_rows == 1 and len(log.read()) == 2
+
+
+def test_batched_and_sequential_runs_predict_the_same(tmp_path):
+    systems = "[{adapter: whisper-tiny.en, options: {beam_size: 5}}]"
+    batched = run_evaluation(asr_config(tmp_path, systems=systems, extra="limit: 6\nwarmup: 0\n"))
+    sequential_config = asr_config(tmp_path, systems=systems, extra="limit: 6\nwarmup: 0\n").with_overrides(
+        max_batch_size=1, output=tmp_path / "sequential")
+    sequential = run_evaluation(sequential_config)
+    batched_rows = ResultsLog(batched.results_path).read()
+    assert max(r["batch_size"] for r in batched_rows) == 4
+    as_text = lambda result: {r["key"]: r["pred_text"] for r in ResultsLog(result.results_path).read()}
+    assert as_text(batched) == as_text(sequential)
+
+
+def test_a_bad_utterance_is_reported_and_skipped(tmp_path, demo_copy):
+    (demo_copy / "wav" / "demo-03.wav").write_bytes(b"RIFF not really a wave file")
+    result = run_evaluation(asr_config(tmp_path, manifest=demo_copy / "manifest.jsonl",
+                                       systems="[pocketsphinx]", extra="limit: 4\n"))
+    rows = {r["key"]: r for r in ResultsLog(result.results_path).read()}
+    assert "cannot be read as audio" in rows["wav/demo-03"]["error"]
+    assert sum(r["error"] is None for r in rows.values()) == 3
+    line = result.summary.iloc[0]
+    assert line["failed"] == 1 and line["utterances"] == 3 and result.failed == 1
+
+
+def test_tts_run_with_judge_similarity_and_dnsmos(tmp_path):
+    body = (f"datasets: [{DEMO_SET / 'tts_prompts.jsonl'}]\n"
+            "systems: [{adapter: piper-joe, options: {noise_scale: 0, noise_w_scale: 0}}]\n"
+            "judge: {adapter: whisper-tiny.en, options: {beam_size: 1}}\n"
+            f"limit: 2\nwarmup: 0\ndevice: cpu\noutput: {tmp_path / 'tts'}\n")
+    result = run_evaluation(load_config(write_config(tmp_path, body)))
+    rows = ResultsLog(result.results_path).read()
+    assert [r["reference_audio"] is not None for r in rows] == [True, True]  # given voice, then own first utterance
+    assert rows[1]["reference_audio"].endswith("prompt-01.wav")
+    for row in rows:
+        assert set(row["metrics"]) >= {"wer", "speaker_similarity", "dnsmos", "rtf", "ttfa"}
+        assert row["pred_text"] and (tmp_path / "tts" / "audio").exists()
+    line = result.summary.iloc[0]
+    assert line["roundtrip_corpus_wer"] < 0.2 and line["speaker_similarity_mean"] > 0.8 and line["rtf"] > 0
+    assert (result.output / "plots.html").read_text().count("RTF (log)") >= 2
+
+
+def test_tts_round_trip_wer_needs_a_judge(tmp_path):
+    from studio.errors import ConfigError
+
+    body = f"datasets: [{DEMO_SET / 'tts_prompts.jsonl'}]\nsystems: [espeak-ng]\noutput: {tmp_path}\n"
+    with pytest.raises(ConfigError, match="needs a judge"):
+        run_evaluation(load_config(write_config(tmp_path, body)))
