@@ -1,0 +1,53 @@
+"""Evaluate tab callbacks: allow-listed configs only, a run shows its table, plots and downloads, compare overlays."""
+
+import threading
+from types import SimpleNamespace
+
+import gradio as gr
+import pytest
+
+from studio.ui import evaluate
+
+REQUEST = SimpleNamespace(session_hash="test")
+
+
+@pytest.fixture(autouse=True)
+def results_root(tmp_path, monkeypatch):
+    monkeypatch.setenv("STUDIO_RESULTS_DIR", str(tmp_path / "results"))
+    return tmp_path / "results"
+
+
+def test_tab_builds_with_the_demo_configs():
+    with gr.Blocks() as demo:
+        evaluate.build()
+    buttons = {c.value for c in demo.blocks.values() if isinstance(c, gr.Button)}
+    assert {"Run evaluation", "Cancel", "Compare"} <= buttons
+    assert {"demo_asr", "demo_tts"} <= set(evaluate.config_names())
+
+
+def test_a_typed_path_is_refused():
+    with pytest.raises(gr.Error, match="unknown evaluation config '../../etc/passwd'"):
+        evaluate.run_config("../../etc/passwd", None, REQUEST)
+    with pytest.raises(gr.Error, match="no results folder"):
+        evaluate.compare_runs(["../outside"])
+
+
+@pytest.mark.models
+def test_run_then_compare(results_root):
+    table, *rest = evaluate.run_config("demo_asr", 2, REQUEST)
+    plots, (downloads, status, runs) = rest[:evaluate.PLOT_SLOTS], rest[evaluate.PLOT_SLOTS:]
+    assert list(table["system"]) == ["tiny.en beam 5", "tiny.en greedy", "pocketsphinx"]
+    assert (table["utterances"] == 2).all() and "corpus_wer" in table
+    assert sum(p["visible"] for p in plots) == 3
+    assert {p.split("/")[-1] for p in downloads} == {"summary.csv", "summary.parquet", "results.jsonl", "plots.html"}
+    assert status.startswith("finished") and runs["choices"] == ["demo_asr"]
+    compared, *compare_plots = evaluate.compare_runs(["demo_asr"])
+    assert list(compared["system"])[0] == "demo_asr: tiny.en beam 5"
+    assert sum(p["visible"] for p in compare_plots) == 3
+
+
+def test_cancel_sets_the_session_event():
+    event = evaluate._cancel_events.setdefault("test", threading.Event())
+    event.clear()
+    assert "cancelling" in evaluate.cancel_run(REQUEST)
+    assert event.is_set()
