@@ -175,14 +175,12 @@ class _Run:
                         audios: list[tuple[Utterance, Audio]], window: float | None) -> None:
         try:
             results = adapter.transcribe_batch([a for _, a in audios], system.options)
-        except StudioError:
+        except StudioError as error:
             if len(audios) == 1:
-                raise
-            for pair in audios:  # find the one that failed; the others still count
-                try:
+                self.write(self.row(system, dataset, audios[0][0], error=str(error)))
+            else:  # find the one that failed; the others still count
+                for pair in audios:
                     self.recognise_batch(adapter, system, dataset, [pair], window)
-                except StudioError as error:
-                    self.write(self.row(system, dataset, pair[0], error=str(error)))
             return
         batch_seconds = sum(r.processing_seconds for r in results)
         processed = processed_seconds([r.audio_duration for r in results], window)

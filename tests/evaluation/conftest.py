@@ -29,3 +29,35 @@ def write_config(folder: Path, body: str, name: str = "eval.yaml") -> Path:
     path = folder / name
     path.write_text(body, encoding="utf-8")
     return path
+
+
+@pytest.fixture(scope="session")
+def echo_asr() -> str:
+    """A registered fake ASR adapter: says "the quick brown fox" and refuses clips under one second."""
+    from dataclasses import dataclass
+
+    from studio.adapters import AdapterInfo, AdapterSpec, ASRAdapter, register
+    from studio.errors import AudioError
+
+    @dataclass(frozen=True)
+    class EchoOptions:
+        words: int = 4
+
+    class EchoASR(ASRAdapter):
+        info = AdapterInfo(id="test-echo", task="asr", label="echo (test)", options_type=EchoOptions,
+                           family="test", decoding="none", model="none")
+
+        @property
+        def loaded(self) -> bool:
+            return True
+
+        def _load(self) -> None:
+            pass
+
+        def _recognize(self, samples, options, timer):
+            if len(samples) < 16000:
+                raise AudioError("too short for the echo adapter")
+            return " ".join("the quick brown fox".split()[:options.words]), {}
+
+    register(AdapterSpec(EchoASR.info, EchoASR), replace=True)
+    return "test-echo"

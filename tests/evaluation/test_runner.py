@@ -9,7 +9,7 @@ from studio.evaluation import load_config, run_evaluation
 from studio.evaluation.results import ResultsLog
 from tests.evaluation.conftest import DEMO_SET, write_config
 
-pytestmark = pytest.mark.models
+
 
 
 def asr_config(tmp_path, manifest=DEMO_SET / "manifest.jsonl", systems="[{adapter: whisper-tiny.en, options: {beam_size: 1}}]",
@@ -30,6 +30,7 @@ def word_edit_distance(ref: list[str], hyp: list[str]) -> int:
     return previous[-1]
 
 
+@pytest.mark.models
 def test_wer_matches_a_hand_check(tmp_path):
     from studio.metrics.wer import normalize
 
@@ -65,6 +66,7 @@ def test_hand_checked_example_through_the_metric():
     assert scored.value("wer") == pytest.approx(1 / 10)
 
 
+@pytest.mark.models
 def test_resume_after_a_stop_gives_the_same_rows_without_duplicates(tmp_path):
     config = asr_config(tmp_path, extra="limit: 6\n")
     first = run_evaluation(config, max_new_rows=2)
@@ -83,8 +85,8 @@ def test_resume_after_a_stop_gives_the_same_rows_without_duplicates(tmp_path):
     assert run_evaluation(config).new_rows == 0  # nothing left to do
 
 
-def test_torn_last_line_is_dropped_and_redone(tmp_path):
-    config = asr_config(tmp_path, extra="limit: 2\n")
+def test_torn_last_line_is_dropped_and_redone(tmp_path, echo_asr):
+    config = asr_config(tmp_path, systems=f"[{echo_asr}]", extra="limit: 2\n")
     run_evaluation(config)
     log = ResultsLog(config.output / "results.jsonl")
     lines = log.path.read_text().splitlines()
@@ -93,6 +95,7 @@ def test_torn_last_line_is_dropped_and_redone(tmp_path):
     assert result.new_rows == 1 and len(log.read()) == 2
 
 
+@pytest.mark.models
 def test_batched_and_sequential_runs_predict_the_same(tmp_path):
     systems = "[{adapter: whisper-tiny.en, options: {beam_size: 5}}]"
     batched = run_evaluation(asr_config(tmp_path, systems=systems, extra="limit: 6\nwarmup: 0\n"))
@@ -105,6 +108,7 @@ def test_batched_and_sequential_runs_predict_the_same(tmp_path):
     assert as_text(batched) == as_text(sequential)
 
 
+@pytest.mark.models
 def test_a_bad_utterance_is_reported_and_skipped(tmp_path, demo_copy):
     (demo_copy / "wav" / "demo-03.wav").write_bytes(b"RIFF not really a wave file")
     result = run_evaluation(asr_config(tmp_path, manifest=demo_copy / "manifest.jsonl",
@@ -116,6 +120,7 @@ def test_a_bad_utterance_is_reported_and_skipped(tmp_path, demo_copy):
     assert line["failed"] == 1 and line["utterances"] == 3 and result.failed == 1
 
 
+@pytest.mark.models
 def test_tts_run_with_judge_similarity_and_dnsmos(tmp_path):
     body = (f"datasets: [{DEMO_SET / 'tts_prompts.jsonl'}]\n"
             "systems: [{adapter: piper-joe, options: {noise_scale: 0, noise_w_scale: 0}}]\n"
@@ -139,3 +144,13 @@ def test_tts_round_trip_wer_needs_a_judge(tmp_path):
     body = f"datasets: [{DEMO_SET / 'tts_prompts.jsonl'}]\nsystems: [espeak-ng]\noutput: {tmp_path}\n"
     with pytest.raises(ConfigError, match="needs a judge"):
         run_evaluation(load_config(write_config(tmp_path, body)))
+
+
+def test_a_batch_that_fails_is_split_and_only_the_bad_utterance_is_skipped(tmp_path, echo_asr):
+    config = asr_config(tmp_path, systems=f"[{echo_asr}]", extra="max_batch_size: 10\nbatch_seconds: 100\n")
+    result = run_evaluation(config)
+    rows = {r["key"]: r for r in ResultsLog(result.results_path).read()}
+    assert len(rows) == 10
+    assert rows["wav/demo-10"]["error"] == "too short for the echo adapter"  # the 0.6 s "Yes."
+    assert rows["wav/demo-01"]["pred_text"] == "the quick brown fox" and rows["wav/demo-01"]["metrics"]["wer"] == pytest.approx(5 / 9)
+    assert result.summary.iloc[0]["failed"] == 1
