@@ -154,8 +154,10 @@ class _Run:
             except StudioError:
                 pass  # the timed pass reports it
         window = WINDOW_SECONDS.get(adapter_info(system.adapter_id).family)
-        plan = plan_batches([u.duration for u in pending], self.config.batch_seconds, self.config.max_batch_size,
-                            window)
+        # An adapter without its own `_recognize_batch` runs a batch one clip after another: batching it
+        # would gain nothing and blur each utterance's latency into the batch's.
+        batch_size = self.config.max_batch_size if batches_natively(adapter) else 1
+        plan = plan_batches([u.duration for u in pending], self.config.batch_seconds, batch_size, window)
         for batch in plan.batches:
             if self.stopped:
                 return
@@ -267,6 +269,11 @@ class _Run:
             "error": error,
             "written": time.time(),
         }
+
+
+def batches_natively(adapter: ASRAdapter) -> bool:
+    """Whether the adapter decodes a batch in one go (it overrides `_recognize_batch`)."""
+    return type(adapter)._recognize_batch is not ASRAdapter._recognize_batch
 
 
 def _slug(text: str) -> str:

@@ -154,3 +154,13 @@ def test_a_batch_that_fails_is_split_and_only_the_bad_utterance_is_skipped(tmp_p
     assert rows["wav/demo-10"]["error"] == "too short for the echo adapter"  # the 0.6 s "Yes."
     assert rows["wav/demo-01"]["pred_text"] == "the quick brown fox" and rows["wav/demo-01"]["metrics"]["wer"] == pytest.approx(5 / 9)
     assert result.summary.iloc[0]["failed"] == 1
+    assert {r["batch_size"] for r in rows.values()} == {1}  # the one batch of 10 failed and was retried clip by clip
+
+
+@pytest.mark.models
+def test_an_adapter_that_cannot_batch_runs_one_at_a_time(tmp_path):
+    result = run_evaluation(asr_config(tmp_path, systems="[pocketsphinx]", extra="limit: 3\nmax_batch_size: 8\n"))
+    rows = ResultsLog(result.results_path).read()
+    assert {r["batch_size"] for r in rows} == {1}
+    assert result.summary.iloc[0]["padding_fraction"] == 0.0
+    assert all(r["latency"] == r["time"] for r in rows)
