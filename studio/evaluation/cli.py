@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 from pathlib import Path
 
@@ -15,6 +16,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--limit", type=int, help="only the first N items of each dataset")
     parser.add_argument("--device", choices=("auto", "cpu", "cuda"), help="overrides the config's device")
     parser.add_argument("--max-batch-size", type=int, help="overrides the config; 1 = one utterance at a time")
+    parser.add_argument("--ray", metavar="ADDRESS", help="shard ASR batches over Ray: auto (a running cluster), "
+                        "local (start one here) or ray://host:10001; needs the cluster extra")
+    parser.add_argument("--ray-workers", type=int, help="Ray actors per system (default 2)")
+
+
+def ray_settings(config, args: argparse.Namespace):
+    """The config's `ray:` settings with the command line's address and worker count laid over them."""
+    from studio.evaluation.config import RaySettings
+
+    if not (args.ray or args.ray_workers or config.ray):
+        return None
+    base = config.ray or RaySettings()
+    changes = {k: v for k, v in (("address", args.ray), ("workers", args.ray_workers)) if v is not None}
+    return dataclasses.replace(base, **changes)
 
 
 def run(args: argparse.Namespace, prog: str = "studio eval") -> int:
@@ -33,8 +48,9 @@ def run(args: argparse.Namespace, prog: str = "studio eval") -> int:
         bar.set_postfix_str(message[:50])
 
     try:
-        config = load_config(args.config).with_overrides(output=args.output, limit=args.limit, device=args.device,
-                                                          max_batch_size=args.max_batch_size)
+        config = load_config(args.config)
+        config = config.with_overrides(output=args.output, limit=args.limit, device=args.device,
+                                       max_batch_size=args.max_batch_size, ray=ray_settings(config, args))
         result = run_evaluation(config, progress)
     except StudioError as error:
         print(f"{prog}: {error}", file=sys.stderr)

@@ -29,14 +29,14 @@ import yaml
 
 from studio.adapters import System, adapter_info
 from studio.adapters.base import Task
-from studio.adapters.options import options_to_text
+from studio.adapters.options import options_from_mapping, options_to_text
 from studio.errors import ConfigError
 from studio.metrics import METRICS
 from studio.timing import DEVICES
 
 DEFAULT_METRICS = {"asr": ("wer", "latency"), "tts": ("wer", "speaker_similarity", "dnsmos", "latency")}
 _TOP_KEYS = ("name", "datasets", "systems", "metrics", "judge", "batch_seconds", "max_batch_size", "warmup",
-             "output", "device", "limit")
+             "output", "device", "limit", "ray")
 _SYSTEM_KEYS = ("adapter", "options", "name")
 
 
@@ -44,6 +44,26 @@ _SYSTEM_KEYS = ("adapter", "options", "name")
 class DatasetConfig:
     path: Path  # manifest, text list or folder, resolved against the config file
     name: str | None = None  # defaults to the file or folder name
+
+
+@dataclass(frozen=True)
+class RaySettings:
+    """Where and how wide to shard a run over Ray (`--ray ADDRESS` or `ray:` in the YAML)."""
+
+    address: str = "auto"  # "auto": a running cluster; "local": start one here; or "ray://host:10001"
+    workers: int = 2  # actors per system
+    cpus_per_worker: float = 1.0  # Ray CPU resources per actor (GPU systems ask for one GPU instead)
+    max_retries: int = 2  # a batch whose worker died is re-queued this often, then reported as failed
+
+    def __post_init__(self):
+        if not self.address:
+            raise ConfigError("ray address is empty; use auto, local or ray://host:port")
+        if self.workers < 1:
+            raise ConfigError(f"ray workers must be at least 1; got {self.workers}")
+        if self.cpus_per_worker <= 0:
+            raise ConfigError(f"ray cpus_per_worker must be positive; got {self.cpus_per_worker}")
+        if self.max_retries < 0:
+            raise ConfigError(f"ray max_retries must be 0 or more; got {self.max_retries}")
 
 
 @dataclass(frozen=True)
@@ -61,6 +81,7 @@ class EvalConfig:
     output: Path = Path("results/eval")
     device: str = "auto"
     limit: int | None = None  # only the first N items of each dataset
+    ray: RaySettings | None = None  # shard ASR batches over a Ray cluster; None = in this process
     source: Path | None = field(default=None, compare=False)  # the YAML file it came from
 
     def __post_init__(self):
@@ -110,6 +131,7 @@ class EvalConfig:
             "metrics": list(self.metrics), "judge": system_record(self.judge) if self.judge else None,
             "batch_seconds": self.batch_seconds, "max_batch_size": self.max_batch_size, "warmup": self.warmup,
             "output": str(self.output), "device": self.device, "limit": self.limit,
+            "ray": dataclasses.asdict(self.ray) if self.ray else None,
             "source": str(self.source) if self.source else None,
         }
 
@@ -167,6 +189,7 @@ class _Parser:
                 output=Path(str(data.get("output") or Path("results") / str(data.get("name") or self.path.stem))),
                 device=str(data.get("device", "auto")),
                 limit=self.number(data, "limit", int, None),
+                ray=self.ray(data["ray"]) if data.get("ray") is not None else None,
                 source=self.path,
             )
         except ConfigError as error:
@@ -200,6 +223,16 @@ class _Parser:
             return System.from_mapping(entry["adapter"], options, str(entry.get("name") or ""))
         except ConfigError as error:
             raise self.error(where, str(error)) from None
+
+    def ray(self, entry: Any) -> RaySettings:
+        if isinstance(entry, str):
+            entry = {"address": entry}
+        if not isinstance(entry, dict):
+            raise self.error(("ray",), "ray must be an address or a mapping like {address: auto, workers: 2}")
+        try:
+            return options_from_mapping(RaySettings, entry, "ray")
+        except ConfigError as error:
+            raise self.error(("ray",), str(error)) from None
 
     def sequence(self, data: dict, key: str) -> list:
         value = data.get(key)

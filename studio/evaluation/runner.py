@@ -22,12 +22,12 @@ from typing import Callable
 
 import pandas as pd
 
-from studio.adapters import System, adapter_info, get_adapter
+from studio.adapters import System, get_adapter
 from studio.adapters.base import ASRAdapter, Transcription
 from studio.audio import Audio, load_audio
 from studio.engine import score
 from studio.errors import ConfigError, StudioError
-from studio.evaluation.batching import plan_batches, processed_seconds
+from studio.evaluation.batching import BatchPlan, plan_batches, processed_seconds
 from studio.evaluation.config import EvalConfig, system_record
 from studio.evaluation.datasets import Dataset, Prompt, Utterance, load_dataset
 from studio.evaluation.results import RESULTS_FILE, RUN_FILE, ResultsLog, row_key, summarize, write_summary
@@ -69,7 +69,11 @@ def load_datasets(config: EvalConfig) -> list[Dataset]:
 
 def run_evaluation(config: EvalConfig, progress: ProgressCallback | None = None,
                    cancel: threading.Event | None = None, max_new_rows: int | None = None) -> RunResult:
-    """Run (or resume) `config`; stop early, keeping every finished row, on `cancel` or after `max_new_rows`."""
+    """Run (or resume) `config`; stop early, keeping every finished row, on `cancel` or after `max_new_rows`.
+
+    With `config.ray` set, ASR batches go to Ray actors (`studio.evaluation.distributed`); this
+    process stays the one writer, so the results folder is the same as a local run's.
+    """
     if config.task == "tts" and "wer" in config.metrics and config.judge is None:
         raise ConfigError("round-trip WER for TTS needs a judge ASR system, e.g. `judge: {adapter: whisper-tiny.en}`")
     datasets = load_datasets(config)
@@ -78,20 +82,27 @@ def run_evaluation(config: EvalConfig, progress: ProgressCallback | None = None,
     log = ResultsLog(output / RESULTS_FILE)
     log.repair()
     done = {row_key(r) for r in log.read()}
-    run = _Run(config, log, done, progress, cancel or threading.Event(), max_new_rows)
+    run = _Run(config, log.append, done, progress, cancel or threading.Event(), max_new_rows)
+    if config.ray:
+        from studio.evaluation.distributed import RayExecutor
+
+        run.executor = RayExecutor(config.ray, config)
     run.total = sum(len(d.items) for d in datasets) * len(config.systems)
     run.finished = sum(1 for s in config.systems for d in datasets for i in d.items if (d.name, s.label, i.id) in done)
     started = datetime.now(timezone.utc)
-    for system in config.systems:
-        for dataset in datasets:
-            if run.stopped:
-                break
-            run.system_on_dataset(system, dataset)
-    return finish(config, output, log, started, run.new_rows, run.stopped)
+    try:
+        for system in config.systems:
+            for dataset in datasets:
+                if run.stopped:
+                    break
+                run.system_on_dataset(system, dataset)
+    finally:
+        cluster = run.executor.close() if run.executor else None
+    return finish(config, output, log, started, run.new_rows, run.stopped, cluster)
 
 
 def finish(config: EvalConfig, output: Path, log: ResultsLog, started: datetime, new_rows: int,
-           cancelled: bool) -> RunResult:
+           cancelled: bool, cluster: dict | None = None) -> RunResult:
     """Rebuild summary, run.json and plots from every row of the systems and datasets in `config`."""
     from studio.evaluation.plots import write_plots
     from studio.system_info import system_report
@@ -109,6 +120,7 @@ def finish(config: EvalConfig, output: Path, log: ResultsLog, started: datetime,
         "failed": int(sum(1 for r in rows if r.get("error"))),
         "load_average": list(os.getloadavg()) if hasattr(os, "getloadavg") else None,
         "system": system_report(),
+        "cluster": cluster,  # Ray runs: nodes, resources, workers
     }
     (output / RUN_FILE).write_text(json.dumps(run_info, indent=2, default=str), encoding="utf-8")
     return RunResult(output, summary, new_rows, run_info["failed"], cancelled, tuple(plots))
@@ -117,18 +129,20 @@ def finish(config: EvalConfig, output: Path, log: ResultsLog, started: datetime,
 class _Run:
     """State of one call: rows written, progress, and whether to stop."""
 
-    def __init__(self, config: EvalConfig, log: ResultsLog, done: set, progress: ProgressCallback | None,
-                 cancel: threading.Event, max_new_rows: int | None):
-        self.config, self.log, self.done = config, log, done
-        self.progress, self.cancel, self.max_new_rows = progress, cancel, max_new_rows
+    def __init__(self, config: EvalConfig, sink: Callable[[dict], None], done: set,
+                 progress: ProgressCallback | None = None, cancel: threading.Event | None = None,
+                 max_new_rows: int | None = None):
+        self.config, self.sink, self.done = config, sink, done
+        self.progress, self.cancel, self.max_new_rows = progress, cancel or threading.Event(), max_new_rows
         self.total = self.finished = self.new_rows = 0
+        self.executor = None  # a RayExecutor when ASR batches run on a cluster
 
     @property
     def stopped(self) -> bool:
         return self.cancel.is_set() or (self.max_new_rows is not None and self.new_rows >= self.max_new_rows)
 
     def write(self, row: dict) -> None:
-        self.log.append(row)
+        self.sink(row)
         self.done.add(row_key(row))
         self.new_rows += 1
         self.finished += 1
@@ -140,6 +154,9 @@ class _Run:
         pending = [i for i in dataset.items if (dataset.name, system.label, i.id) not in self.done]
         if not pending:
             return
+        if system.task == "asr" and self.executor:
+            self.executor.recognise(self, system, dataset, pending)
+            return
         adapter = get_adapter(system.adapter_id, self.config.device)
         if system.task == "asr":
             self.recognise(adapter, system, dataset, pending)
@@ -148,32 +165,29 @@ class _Run:
 
     # --- ASR -----------------------------------------------------------------------------
     def recognise(self, adapter: ASRAdapter, system: System, dataset: Dataset, pending: list[Utterance]) -> None:
-        for item in pending[:self.config.warmup]:  # untimed: first-call allocations, caches, thread pools
-            try:
-                adapter.transcribe(load_audio(item.audio_filepath), system.options)
-            except StudioError:
-                pass  # the timed pass reports it
-        window = WINDOW_SECONDS.get(adapter_info(system.adapter_id).family)
-        # An adapter without its own `_recognize_batch` runs a batch one clip after another: batching it
-        # would gain nothing and blur each utterance's latency into the batch's.
-        batch_size = self.config.max_batch_size if batches_natively(adapter) else 1
-        plan = plan_batches([u.duration for u in pending], self.config.batch_seconds, batch_size, window)
-        for batch in plan.batches:
+        warm_up_recognition(adapter, system, pending[:self.config.warmup])
+        window = WINDOW_SECONDS.get(adapter.info.family)
+        for batch in plan_recognition(self.config, pending, batches_natively(adapter), adapter.info.family).batches:
             if self.stopped:
                 return
             items = [pending[i] for i in batch]
             if self.max_new_rows is not None:
                 items = items[:self.max_new_rows - self.new_rows]
-            audios: list[tuple[Utterance, Audio]] = []
-            for item in items:
-                try:
-                    audios.append((item, load_audio(item.audio_filepath)))
-                except StudioError as error:
-                    self.write(self.row(system, dataset, item, error=str(error)))
-            if audios:
-                self.recognise_batch(adapter, system, dataset, audios, window)
+            self.recognise_items(adapter, system, dataset.name, items, window)
 
-    def recognise_batch(self, adapter: ASRAdapter, system: System, dataset: Dataset,
+    def recognise_items(self, adapter: ASRAdapter, system: System, dataset: str, items: list[Utterance],
+                        window: float | None) -> None:
+        """Read, recognise and score one batch; an unreadable file becomes an error row."""
+        audios: list[tuple[Utterance, Audio]] = []
+        for item in items:
+            try:
+                audios.append((item, load_audio(item.audio_filepath)))
+            except StudioError as error:
+                self.write(self.row(system, dataset, item, error=str(error)))
+        if audios:
+            self.recognise_batch(adapter, system, dataset, audios, window)
+
+    def recognise_batch(self, adapter: ASRAdapter, system: System, dataset: str,
                         audios: list[tuple[Utterance, Audio]], window: float | None) -> None:
         try:
             results = adapter.transcribe_batch([a for _, a in audios], system.options)
@@ -217,9 +231,9 @@ class _Run:
                     hypothesis=judged.text if judged else None, reference=prompt.text, audio=result.audio,
                     reference_audio=load_audio(reference) if reference else None, synthesis=result))
             except StudioError as error:
-                self.write(self.row(system, dataset, prompt, error=str(error)))
+                self.write(self.row(system, dataset.name, prompt, error=str(error)))
                 continue
-            self.write(self.row(system, dataset, prompt, synthesis=result, audio_path=wav, metrics=metrics,
+            self.write(self.row(system, dataset.name, prompt, synthesis=result, audio_path=wav, metrics=metrics,
                                 counts=counts, skipped=skipped, pred_text=judged.text if judged else "",
                                 reference=reference))
 
@@ -240,7 +254,7 @@ class _Run:
                     counts[s.name] = {"errors": s.details["errors"], "reference_length": s.details["reference_length"]}
         return metrics, counts, skipped
 
-    def row(self, system: System, dataset: Dataset, item: Utterance | Prompt, *, error: str | None = None,
+    def row(self, system: System, dataset: str, item: Utterance | Prompt, *, error: str | None = None,
             result: Transcription | None = None, synthesis=None, audio_path: Path | None = None,
             metrics: dict | None = None, counts: dict | None = None, skipped: dict | None = None,
             latency: float | None = None, processed_seconds: float | None = None, batch_size: int = 1,
@@ -252,7 +266,7 @@ class _Run:
         else:
             duration = synthesis.audio.duration if synthesis else None
         return {
-            "key": item.id, "dataset": dataset.name, "task": system.task, **system_record(system),
+            "key": item.id, "dataset": dataset, "task": system.task, **system_record(system),
             "audio_filepath": str(item.audio_filepath if is_asr else audio_path or ""),
             "duration": duration,
             "time": timed.processing_seconds if timed else None,
@@ -269,6 +283,23 @@ class _Run:
             "error": error,
             "written": time.time(),
         }
+
+
+def warm_up_recognition(adapter: ASRAdapter, system: System, items: list[Utterance]) -> None:
+    """Untimed runs first: first-call allocations, caches and thread pools are not what is measured."""
+    for item in items:
+        try:
+            adapter.transcribe(load_audio(item.audio_filepath), system.options)
+        except StudioError:
+            pass  # the timed pass reports it
+
+
+def plan_recognition(config: EvalConfig, pending: list[Utterance], natively: bool, family: str) -> BatchPlan:
+    """Duration-bucketed batches of `pending` (indices) for an adapter of `family` that batches `natively` or not."""
+    # An adapter without its own `_recognize_batch` runs a batch one clip after another: batching it
+    # would gain nothing and blur each utterance's latency into the batch's.
+    batch_size = config.max_batch_size if natively else 1
+    return plan_batches([u.duration for u in pending], config.batch_seconds, batch_size, WINDOW_SECONDS.get(family))
 
 
 def batches_natively(adapter: ASRAdapter) -> bool:

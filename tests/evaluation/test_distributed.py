@@ -1,0 +1,93 @@
+"""The same evaluation sharded over a real local Ray cluster (started here with 2 CPUs)."""
+
+import dataclasses
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+from studio.errors import ModelUnavailable
+from studio.evaluation import load_config, run_evaluation
+from studio.evaluation.config import RaySettings
+from studio.evaluation.results import ResultsLog
+from tests.evaluation.conftest import DEMO_SET, write_config
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def ray_cluster():
+    ray = pytest.importorskip("ray")
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False,
+             runtime_env={"env_vars": {"PYTHONPATH": str(ROOT)}})
+    yield ray
+    ray.shutdown()
+
+
+def config_for(tmp_path, name, batch=2, workers=2, limit=6):
+    body = (f"datasets: [{{path: {DEMO_SET / 'manifest.jsonl'}, name: demo}}]\n"
+            "systems: [{adapter: whisper-tiny.en, options: {beam_size: 1}}]\n"
+            f"limit: {limit}\nmax_batch_size: {batch}\nwarmup: 1\ndevice: cpu\noutput: {tmp_path / name}\n")
+    return load_config(write_config(tmp_path, body, f"{name}.yaml")).with_overrides(
+        ray=RaySettings(address="auto", workers=workers))
+
+
+def predictions(result) -> dict:
+    rows = ResultsLog(result.results_path).read()
+    keys = [r["key"] for r in rows]
+    assert len(keys) == len(set(keys)), "duplicate rows"
+    return {r["key"]: r["pred_text"] for r in rows if r["error"] is None}
+
+
+@pytest.mark.models
+def test_ray_run_equals_the_local_run(tmp_path, ray_cluster):
+    config = config_for(tmp_path, "ray")
+    on_ray = run_evaluation(config)
+    local = run_evaluation(dataclasses.replace(config, ray=None, output=tmp_path / "local"))
+    assert predictions(on_ray) == predictions(local) and len(predictions(local)) == 6
+    cluster = json.loads((on_ray.output / "run.json").read_text())["cluster"]
+    assert cluster["nodes"] == 1 and cluster["workers_per_system"] == 2 and cluster["actors_started"] == 2
+    assert ray_cluster.util.list_named_actors(all_namespaces=True) == []  # no orphans
+
+
+@pytest.mark.models
+def test_a_killed_worker_has_its_batch_requeued(tmp_path, ray_cluster):
+    killed = []
+
+    def kill_one(done, total, message):
+        if not killed:
+            actor = ray_cluster.util.list_named_actors(all_namespaces=True)[0]
+            ray_cluster.kill(ray_cluster.get_actor(actor["name"], namespace=actor["namespace"]))
+            killed.append(actor["name"])
+
+    result = run_evaluation(config_for(tmp_path, "kill", batch=1), progress=kill_one)
+    assert killed and len(predictions(result)) == 6 and result.failed == 0
+    assert json.loads((result.output / "run.json").read_text())["cluster"]["actors_replaced"] >= 1
+
+
+@pytest.mark.models
+def test_resume_after_the_driver_stops(tmp_path, ray_cluster):
+    config = config_for(tmp_path, "resume", batch=1, workers=1)
+    first = run_evaluation(config, max_new_rows=2)
+    assert 2 <= first.new_rows < 6
+    second = run_evaluation(config)
+    assert first.new_rows + second.new_rows == 6 and len(predictions(second)) == 6
+
+
+def test_missing_ray_says_how_to_install(monkeypatch, tmp_path):
+    from studio.evaluation.distributed import RayExecutor
+
+    monkeypatch.setitem(sys.modules, "ray", None)
+    with pytest.raises(ModelUnavailable, match=r"pip install '\.\[cluster\]'"):
+        RayExecutor(RaySettings(), config_for(tmp_path, "x"))
+
+
+def test_ray_settings_in_yaml_are_validated(tmp_path):
+    from studio.errors import ConfigError
+
+    body = f"datasets: [{DEMO_SET / 'manifest.jsonl'}]\nsystems: [pocketsphinx]\nray: {{address: local, workers: 0}}\n"
+    with pytest.raises(ConfigError, match=r"eval.yaml:3: ray workers must be at least 1"):
+        load_config(write_config(tmp_path, body))
+    body = f"datasets: [{DEMO_SET / 'manifest.jsonl'}]\nsystems: [pocketsphinx]\nray: ray://head:10001\n"
+    assert load_config(write_config(tmp_path, body)).ray == RaySettings(address="ray://head:10001")
