@@ -12,7 +12,7 @@ from pathlib import Path
 import pandas as pd
 
 from studio.errors import ConfigError
-from studio.evaluation.config import EvalConfig, load_config
+from studio.evaluation.config import EvalConfig, RaySettings, load_config
 from studio.evaluation.results import RESULTS_FILE, ResultsLog, summarize
 
 CONFIG_DIR = Path(__file__).resolve().parents[2] / "evals" / "configs"
@@ -23,15 +23,27 @@ def results_root() -> Path:
     return Path(os.environ.get("STUDIO_RESULTS_DIR", "results")).resolve()
 
 
+def ray_from_env() -> RaySettings | None:
+    """Ray settings for runs started from the UI: STUDIO_RAY_ADDRESS (and STUDIO_RAY_WORKERS), never the browser."""
+    address = os.environ.get("STUDIO_RAY_ADDRESS", "").strip()
+    if not address:
+        return None
+    try:
+        workers = int(os.environ.get("STUDIO_RAY_WORKERS", RaySettings.workers))
+    except ValueError:
+        raise ConfigError("STUDIO_RAY_WORKERS must be a whole number") from None
+    return RaySettings(address=address, workers=workers)
+
+
 def config_names() -> list[str]:
     return sorted(p.stem for p in CONFIG_DIR.glob("*.yaml"))
 
 
 def shipped_config(name: str) -> EvalConfig:
-    """A shipped config by name, writing into `results_root()/<name>`."""
+    """A shipped config by name, writing into `results_root()/<name>` (on Ray when STUDIO_RAY_ADDRESS is set)."""
     if name not in config_names():
         raise ConfigError(f"unknown evaluation config {name!r}; choose one of {', '.join(config_names())}")
-    return load_config(CONFIG_DIR / f"{name}.yaml").with_overrides(output=results_root() / name)
+    return load_config(CONFIG_DIR / f"{name}.yaml").with_overrides(output=results_root() / name, ray=ray_from_env())
 
 
 def run_names() -> list[str]:

@@ -11,6 +11,7 @@ out, Ctrl-C included. Ray is imported only here, only when a run asks for it.
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections import deque
 from pathlib import Path
@@ -70,9 +71,11 @@ class RayExecutor:
         self.actors: list = []
         self.started = 0  # actors started, replacements included
         self.replaced = 0  # actors that died and were replaced
+        self.startup_seconds = 0.0  # waiting for actors to start, load their model and warm up
 
     def recognise(self, run: _Run, system: System, dataset: Dataset, pending: list[Utterance]) -> None:
         ray = self.ray
+        start = time.perf_counter()
         warmup = pending[:self.config.warmup]
         actors = [self.start_actor(system, warmup) for _ in range(self.settings.workers)]
         try:
@@ -80,6 +83,8 @@ class RayExecutor:
         except ray.exceptions.RayActorError as error:
             self.stop_actors()
             raise ModelUnavailable(f"{system.label} could not start on the Ray workers: {error}") from None
+        ray.get([a.describe.remote() for a in actors[1:]])
+        self.startup_seconds += time.perf_counter() - start  # actors up, model loaded and warmed up
         plan = plan_recognition(self.config, pending, natively, family)
         queue = deque((tuple(pending[i] for i in batch), 0) for batch in plan.batches)
         idle = deque(actors)
@@ -128,7 +133,8 @@ class RayExecutor:
         ray = self.ray
         cluster = {"address": self.settings.address, "nodes": len([n for n in ray.nodes() if n.get("Alive")]),
                    "resources": ray.cluster_resources(), "workers_per_system": self.settings.workers,
-                   "actors_started": self.started, "actors_replaced": self.replaced}
+                   "actors_started": self.started, "actors_replaced": self.replaced,
+                   "startup_seconds": round(self.startup_seconds, 3)}
         if self.owns_ray:
             ray.shutdown()
         return cluster

@@ -50,6 +50,8 @@ def run_config(name: str, limit: float | None, request: gr.Request, progress=gr.
     downloads = [str(result.output / f) for f in (SUMMARY_CSV, SUMMARY_PARQUET, RESULTS_FILE, PLOTS_FILE)
                  if (result.output / f).is_file()]
     state = "cancelled: run again to resume" if result.cancelled else "finished"
+    if config.ray:
+        state += f" on Ray ({config.ray.address}, {config.ray.workers} workers per system)"
     status = (f"{state} · {result.new_rows} new rows · {result.failed} failed utterances (reported in "
               f"results.jsonl) · results in {result.output.name}/")
     return (summary_table(result.summary), *plot_updates(rows, result.summary), downloads, status,

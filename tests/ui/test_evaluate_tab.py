@@ -51,3 +51,13 @@ def test_cancel_sets_the_session_event():
     event.clear()
     assert "cancelling" in evaluate.cancel_run(REQUEST)
     assert event.is_set()
+
+
+def test_ray_address_comes_from_the_environment_only(monkeypatch):
+    from studio.evaluation.catalog import shipped_config
+
+    assert shipped_config("demo_asr").ray is None
+    monkeypatch.setenv("STUDIO_RAY_ADDRESS", "ray://head:10001")
+    monkeypatch.setenv("STUDIO_RAY_WORKERS", "3")
+    settings = shipped_config("demo_asr").ray
+    assert (settings.address, settings.workers) == ("ray://head:10001", 3)
