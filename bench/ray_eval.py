@@ -8,6 +8,8 @@ contenders interleaved by `bench.timer.race` after one warm-up each. Ray runs ag
 local cluster started here (`ray.init(num_cpus=2)`), so its start is not timed; each Ray run
 does start its actors, which load the model: that start-up is reported apart and taken out
 in the "excluding start-up" column (the local run's model stays loaded between repeats).
+Ray gives an actor OMP_NUM_THREADS = its CPUs, so the 1-worker run asks for both cores (as
+the local run uses them) and the 2-worker run for one core each.
 Target (issue 8): Ray with 1 worker at least 0.9 of the local run. On 2 cores, 2 workers
 share the cores the local run already uses, so they cannot be faster.
 """
@@ -61,8 +63,8 @@ def main() -> None:
         return run
 
     timings = race({"local": contender("local", None),
-                    "ray 1 worker": contender("ray1", RaySettings(address="auto", workers=1)),
-                    "ray 2 workers": contender("ray2", RaySettings(address="auto", workers=2))},
+                    "ray 1 worker": contender("ray1", RaySettings(address="auto", workers=1, cpus_per_worker=2)),
+                    "ray 2 workers": contender("ray2", RaySettings(address="auto", workers=2, cpus_per_worker=1))},
                    repeats=args.repeats, warmup=1)
     local = timings["local"].seconds
     rows = []

@@ -1,11 +1,12 @@
-"""ASR evaluation sharded over Ray: actors recognise, this process stays the one writer.
+"""Evaluation sharded over Ray: actors recognise or synthesise, this process stays the one writer.
 
-Each actor loads its system's adapter once and keeps it; it asks Ray for one GPU when the
-run's device is CUDA, else for `cpus_per_worker` CPUs. The driver plans the engine's own
-duration buckets, hands batches to idle actors, and appends the rows they return to the
-same JSONL a local run writes (so resume, summary, plots and the Evaluate tab see no
-difference). A batch whose actor died is re-queued on a fresh actor up to `max_retries`
-times, then reported as failed rows; nothing is dropped. Every actor is killed on the way
+Each actor loads its system's adapter (and a TTS run's judge) once and keeps it; it asks Ray
+for one GPU when the run's device is CUDA, else for `cpus_per_worker` CPUs. The driver plans
+the engine's own duration buckets (ASR) or groups of prompts (TTS, the first prompt first: its
+audio is the voice the others are compared with), hands them to idle actors, and writes the
+rows (and WAVs) they return to the same JSONL and folders as a local run, so resume, summary,
+plots and the Evaluate tab see no difference. A unit whose actor died is re-queued on a fresh
+actor up to `max_retries` times, then reported as failed rows; nothing is dropped. Every actor is killed on the way
 out, Ctrl-C included. Ray is imported only here, only when a run asks for it.
 """
 
@@ -19,9 +20,10 @@ from pathlib import Path
 from studio.adapters import System, get_adapter
 from studio.errors import ConfigError, ModelUnavailable
 from studio.evaluation.config import EvalConfig, RaySettings
-from studio.evaluation.datasets import Dataset, Utterance
-from studio.evaluation.runner import (WINDOW_SECONDS, _Run, batches_natively, plan_recognition,
-                                      warm_up_recognition)
+from studio.audio import load_audio
+from studio.evaluation.datasets import Dataset, Prompt, Utterance
+from studio.evaluation.runner import (WINDOW_SECONDS, RunState, batches_natively, judge_adapter, plan_recognition,
+                                      synthesis_path, warm_up_recognition, warm_up_synthesis)
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 POLL_SECONDS = 0.5  # how often the driver looks at the cancel flag while batches run
@@ -29,7 +31,7 @@ ACTOR_NAMESPACE = "speech-studio"  # actors are named here, so `ray list actors`
 
 
 class RecognitionWorker:
-    """A Ray actor's body: one system's adapter, loaded once, recognising and scoring whole batches."""
+    """A Ray actor's body for ASR: one system's adapter, loaded once, recognising and scoring whole batches."""
 
     def __init__(self, config: EvalConfig, system: System, warmup: list[Utterance]):
         self.config, self.system = config, system
@@ -40,15 +42,34 @@ class RecognitionWorker:
         """(batches natively, adapter family): what the driver needs to plan batches."""
         return batches_natively(self.adapter), self.adapter.info.family
 
-    def recognise(self, dataset: str, items: list[Utterance]) -> list[dict]:
+    def work(self, dataset: str, items: list[Utterance]) -> list[tuple[dict, None]]:
         rows: list[dict] = []
-        _Run(self.config, rows.append, set()).recognise_items(
+        RunState(self.config, rows.append, set()).recognise_items(
             self.adapter, self.system, dataset, items, WINDOW_SECONDS.get(self.adapter.info.family))
-        return rows
+        return [(row, None) for row in rows]
+
+
+class SynthesisWorker:
+    """A Ray actor's body for TTS: the voice and the judge, loaded once; returns rows and WAV bytes."""
+
+    def __init__(self, config: EvalConfig, system: System, warmup: list[Prompt]):
+        self.config, self.system = config, system
+        self.adapter = get_adapter(system.adapter_id, config.device)
+        self.judge = judge_adapter(config)
+        warm_up_synthesis(self.adapter, system, warmup)
+
+    def describe(self) -> tuple[bool, str]:
+        return False, self.adapter.info.family
+
+    def work(self, dataset: str, prompts: list[Prompt],
+             own_voice: tuple[str, bytes] | None = None) -> list[tuple[dict, bytes | None]]:
+        voice = (Path(own_voice[0]), load_audio(own_voice[1])) if own_voice else None
+        run = RunState(self.config, lambda row: None, set())
+        return [run.synthesise_prompt(self.adapter, self.judge, self.system, dataset, p, voice) for p in prompts]
 
 
 class RayExecutor:
-    """Connects to (or starts) Ray, runs each system's pending utterances on its actors."""
+    """Connects to (or starts) Ray, runs each system's pending items on its actors."""
 
     def __init__(self, settings: RaySettings, config: EvalConfig):
         try:
@@ -67,55 +88,73 @@ class RayExecutor:
                 raise ConfigError(f"cannot reach the Ray cluster at {settings.address!r} ({error}); start one "
                                   "with `ray start --head`, or use --ray local") from None
         resources = {"num_gpus": 1} if config.device == "cuda" else {"num_cpus": settings.cpus_per_worker}
-        self.actor_class = ray.remote(**resources)(RecognitionWorker)
+        worker = RecognitionWorker if config.task == "asr" else SynthesisWorker
+        self.actor_class = ray.remote(**resources)(worker)
         self.actors: list = []
         self.started = 0  # actors started, replacements included
         self.replaced = 0  # actors that died and were replaced
-        self.startup_seconds = 0.0  # waiting for actors to start, load their model and warm up
+        self.startup_seconds = 0.0  # waiting for actors to start, load their models and warm up
 
-    def recognise(self, run: _Run, system: System, dataset: Dataset, pending: list[Utterance]) -> None:
-        ray = self.ray
+    def run(self, run: RunState, system: System, dataset: Dataset, pending: list) -> None:
+        """Every pending item of `dataset` through `system` on `settings.workers` actors."""
         start = time.perf_counter()
-        warmup = pending[:self.config.warmup]
-        actors = [self.start_actor(system, warmup) for _ in range(self.settings.workers)]
+        actors = [self.start_actor(system, pending[:self.config.warmup]) for _ in range(self.settings.workers)]
         try:
-            natively, family = ray.get(actors[0].describe.remote())
-        except ray.exceptions.RayActorError as error:
+            natively, family = self.ray.get([a.describe.remote() for a in actors])[0]
+        except self.ray.exceptions.RayActorError as error:
             self.stop_actors()
             raise ModelUnavailable(f"{system.label} could not start on the Ray workers: {error}") from None
-        ray.get([a.describe.remote() for a in actors[1:]])
-        self.startup_seconds += time.perf_counter() - start  # actors up, model loaded and warmed up
-        plan = plan_recognition(self.config, pending, natively, family)
-        queue = deque((tuple(pending[i] for i in batch), 0) for batch in plan.batches)
-        idle = deque(actors)
-        running: dict = {}  # ObjectRef -> (actor, items, attempts)
+        self.startup_seconds += time.perf_counter() - start  # actors up, models loaded and warmed up
+        if self.config.task == "asr":
+            plan = plan_recognition(self.config, pending, natively, family)
+            self.dispatch(run, system, dataset, actors, [tuple(pending[i] for i in b) for b in plan.batches])
+        else:
+            first = dataset.items[0]  # the system's own first utterance is the voice the others are compared with
+            if first in pending:
+                self.dispatch(run, system, dataset, actors, [(first,)])
+                pending = [p for p in pending if p != first]
+            path = synthesis_path(self.config, system, dataset.name, first)
+            own_voice = (str(path), path.read_bytes()) if path.is_file() else None
+            size = self.config.max_batch_size
+            units = [tuple(pending[i:i + size]) for i in range(0, len(pending), size)]
+            self.dispatch(run, system, dataset, actors, units, own_voice)
+        self.stop_actors()
+
+    def dispatch(self, run: RunState, system: System, dataset: Dataset, actors: list, units: list[tuple],
+                 *extra) -> None:
+        """Hand units of work to idle actors and keep what comes back; a dead actor's unit is re-queued."""
+        ray = self.ray
+        queue = deque((unit, 0) for unit in units)
+        idle = deque(a for a in actors if a in self.actors)
+        running: dict = {}  # ObjectRef -> (actor, unit, attempts)
         while (queue or running) and not run.stopped:
             while queue and idle:
                 actor = idle.popleft()
-                items, attempts = queue.popleft()
-                running[actor.recognise.remote(dataset.name, list(items))] = (actor, items, attempts)
+                unit, attempts = queue.popleft()
+                running[actor.work.remote(dataset.name, list(unit), *extra)] = (actor, unit, attempts)
             ready, _ = ray.wait(list(running), num_returns=1, timeout=POLL_SECONDS)
             for ref in ready:
-                actor, items, attempts = running.pop(ref)
+                actor, unit, attempts = running.pop(ref)
                 try:
-                    rows = ray.get(ref)
+                    results = ray.get(ref)
                 except ray.exceptions.RayActorError as error:
                     self.actors.remove(actor)
                     self.replaced += 1
-                    idle.append(self.start_actor(system, []))
+                    replacement = self.start_actor(system, [])
+                    actors.append(replacement)
+                    idle.append(replacement)
                     if attempts < self.settings.max_retries:
-                        queue.appendleft((items, attempts + 1))
+                        queue.appendleft((unit, attempts + 1))
                     else:
-                        for item in items:
+                        for item in unit:
                             run.write(run.row(system, dataset.name, item, error=f"Ray worker died {attempts + 1} "
                                               f"times on this batch ({type(error).__name__})"))
                     continue
                 idle.append(actor)
-                for row in rows:  # a finished batch is kept even when the run is stopping
-                    run.write(row)
-        self.stop_actors()
+                for row, wav in results:  # a finished unit is kept even when the run is stopping
+                    run.keep(row, wav)
 
-    def start_actor(self, system: System, warmup: list[Utterance]):
+    def start_actor(self, system: System, warmup: list):
         self.started += 1
         actor = self.actor_class.options(name=f"studio-eval-{uuid.uuid4().hex[:12]}", namespace=ACTOR_NAMESPACE
                                          ).remote(self.config, system, warmup)

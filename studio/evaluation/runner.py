@@ -2,7 +2,7 @@
 
 For every system and dataset: warm up (untimed), run the pending items in duration-bucketed
 batches (ASR) or one by one (TTS), score them, and append one JSONL row each, flushed as
-written. A bad utterance becomes a row with an `error` and the run goes on; config
+written (TTS audio is kept as WAV files beside the rows). A bad utterance becomes a row with an `error` and the run goes on; config
 mistakes raise `ConfigError` before anything runs. Finished rows are never redone, so a
 killed or cancelled run picks up where it stopped. At the end the summary table, run.json
 and the plots are rebuilt from all rows.
@@ -23,7 +23,7 @@ from typing import Callable
 import pandas as pd
 
 from studio.adapters import System, get_adapter
-from studio.adapters.base import ASRAdapter, Transcription
+from studio.adapters.base import ASRAdapter, Transcription, TTSAdapter
 from studio.audio import Audio, load_audio
 from studio.engine import score
 from studio.errors import ConfigError, StudioError
@@ -82,7 +82,7 @@ def run_evaluation(config: EvalConfig, progress: ProgressCallback | None = None,
     log = ResultsLog(output / RESULTS_FILE)
     log.repair()
     done = {row_key(r) for r in log.read()}
-    run = _Run(config, log.append, done, progress, cancel or threading.Event(), max_new_rows)
+    run = RunState(config, log.append, done, progress, cancel or threading.Event(), max_new_rows)
     if config.ray:
         from studio.evaluation.distributed import RayExecutor
 
@@ -126,8 +126,11 @@ def finish(config: EvalConfig, output: Path, log: ResultsLog, started: datetime,
     return RunResult(output, summary, new_rows, run_info["failed"], cancelled, tuple(plots))
 
 
-class _Run:
-    """State of one call: rows written, progress, and whether to stop."""
+class RunState:
+    """One run in progress: where rows go (`sink`), what is done, progress, and whether to stop.
+
+    Local runs write rows to the JSONL; a Ray actor collects them for the driver to write.
+    """
 
     def __init__(self, config: EvalConfig, sink: Callable[[dict], None], done: set,
                  progress: ProgressCallback | None = None, cancel: threading.Event | None = None,
@@ -135,7 +138,7 @@ class _Run:
         self.config, self.sink, self.done = config, sink, done
         self.progress, self.cancel, self.max_new_rows = progress, cancel or threading.Event(), max_new_rows
         self.total = self.finished = self.new_rows = 0
-        self.executor = None  # a RayExecutor when ASR batches run on a cluster
+        self.executor = None  # a RayExecutor when the work runs on a cluster
 
     @property
     def stopped(self) -> bool:
@@ -154,8 +157,8 @@ class _Run:
         pending = [i for i in dataset.items if (dataset.name, system.label, i.id) not in self.done]
         if not pending:
             return
-        if system.task == "asr" and self.executor:
-            self.executor.recognise(self, system, dataset, pending)
+        if self.executor:
+            self.executor.run(self, system, dataset, pending)
             return
         adapter = get_adapter(system.adapter_id, self.config.device)
         if system.task == "asr":
@@ -208,34 +211,47 @@ class _Run:
                                 batch_size=len(results)))
 
     # --- TTS -----------------------------------------------------------------------------
-    def synthesise(self, adapter, system: System, dataset: Dataset, pending: list[Prompt]) -> None:
-        for prompt in pending[:self.config.warmup]:
-            try:
-                adapter.synthesize(check_text(prompt.text), system.options)
-            except StudioError:
-                pass
-        audio_dir = self.config.output / "audio" / _slug(system.label) / _slug(dataset.name)
-        audio_dir.mkdir(parents=True, exist_ok=True)
-        own_voice = audio_dir / f"{_slug(dataset.items[0].id)}.wav"  # the system's first utterance
-        judge = get_adapter(self.config.judge.adapter_id, self.config.device) if self.config.judge else None
+    def synthesise(self, adapter: TTSAdapter, system: System, dataset: Dataset, pending: list[Prompt]) -> None:
+        warm_up_synthesis(adapter, system, pending[:self.config.warmup])
+        judge = judge_adapter(self.config)
+        own_voice_path = synthesis_path(self.config, system, dataset.name, dataset.items[0])
+        own_voice = None  # the system's first utterance: the voice to compare with when a prompt gives none
         for prompt in pending:
             if self.stopped:
                 return
-            try:
-                result = adapter.synthesize(check_text(prompt.text), system.options)
-                wav = audio_dir / f"{_slug(prompt.id)}.wav"
-                wav.write_bytes(result.audio.to_wav_bytes())
-                reference = prompt.reference_audio or (own_voice if own_voice.is_file() and wav != own_voice else None)
-                judged = judge.transcribe(result.audio, self.config.judge.options) if judge else None
-                metrics, counts, skipped = self.scores(MetricInput(
-                    hypothesis=judged.text if judged else None, reference=prompt.text, audio=result.audio,
-                    reference_audio=load_audio(reference) if reference else None, synthesis=result))
-            except StudioError as error:
-                self.write(self.row(system, dataset.name, prompt, error=str(error)))
-                continue
-            self.write(self.row(system, dataset.name, prompt, synthesis=result, audio_path=wav, metrics=metrics,
-                                counts=counts, skipped=skipped, pred_text=judged.text if judged else "",
-                                reference=reference))
+            if own_voice is None and own_voice_path.is_file():
+                own_voice = (own_voice_path, load_audio(own_voice_path))
+            self.keep(*self.synthesise_prompt(adapter, judge, system, dataset.name, prompt, own_voice))
+
+    def synthesise_prompt(self, adapter: TTSAdapter, judge: ASRAdapter | None, system: System, dataset: str,
+                          prompt: Prompt, own_voice: tuple[Path, Audio] | None) -> tuple[dict, bytes | None]:
+        """The row for one prompt and the WAV bytes to keep (None when it failed)."""
+        wav = synthesis_path(self.config, system, dataset, prompt)
+        try:
+            result = adapter.synthesize(check_text(prompt.text), system.options)
+            if prompt.reference_audio:
+                reference_path, reference = prompt.reference_audio, load_audio(prompt.reference_audio)
+            elif own_voice and own_voice[0] != wav:
+                reference_path, reference = own_voice
+            else:
+                reference_path, reference = None, None
+            judged = judge.transcribe(result.audio, self.config.judge.options) if judge else None
+            metrics, counts, skipped = self.scores(MetricInput(
+                hypothesis=judged.text if judged else None, reference=prompt.text, audio=result.audio,
+                reference_audio=reference, synthesis=result))
+        except StudioError as error:
+            return self.row(system, dataset, prompt, error=str(error)), None
+        row = self.row(system, dataset, prompt, synthesis=result, audio_path=wav, metrics=metrics, counts=counts,
+                       skipped=skipped, pred_text=judged.text if judged else "", reference=reference_path)
+        return row, result.audio.to_wav_bytes()
+
+    def keep(self, row: dict, wav: bytes | None) -> None:
+        """Save a synthesised WAV where its row says, then write the row."""
+        if wav is not None:
+            path = Path(row["audio_filepath"])
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(wav)
+        self.write(row)
 
     # --- shared ----------------------------------------------------------------------------
     def scores(self, sample: MetricInput) -> tuple[dict, dict, dict]:
@@ -292,6 +308,24 @@ def warm_up_recognition(adapter: ASRAdapter, system: System, items: list[Utteran
             adapter.transcribe(load_audio(item.audio_filepath), system.options)
         except StudioError:
             pass  # the timed pass reports it
+
+
+def warm_up_synthesis(adapter: TTSAdapter, system: System, prompts: list[Prompt]) -> None:
+    for prompt in prompts:
+        try:
+            adapter.synthesize(check_text(prompt.text), system.options)
+        except StudioError:
+            pass  # the timed pass reports it
+
+
+def judge_adapter(config: EvalConfig) -> ASRAdapter | None:
+    """The ASR model that transcribes synthesised speech for round-trip WER, when the config names one."""
+    return get_adapter(config.judge.adapter_id, config.device) if config.judge else None
+
+
+def synthesis_path(config: EvalConfig, system: System, dataset: str, prompt: Prompt) -> Path:
+    """Where a system's audio for a prompt is kept: output/audio/<system>/<dataset>/<prompt id>.wav."""
+    return Path(config.output) / "audio" / _slug(system.label) / _slug(dataset) / f"{_slug(prompt.id)}.wav"
 
 
 def plan_recognition(config: EvalConfig, pending: list[Utterance], natively: bool, family: str) -> BatchPlan:

@@ -91,3 +91,23 @@ def test_ray_settings_in_yaml_are_validated(tmp_path):
         load_config(write_config(tmp_path, body))
     body = f"datasets: [{DEMO_SET / 'manifest.jsonl'}]\nsystems: [pocketsphinx]\nray: ray://head:10001\n"
     assert load_config(write_config(tmp_path, body)).ray == RaySettings(address="ray://head:10001")
+
+
+@pytest.mark.models
+def test_tts_on_ray_equals_the_local_run(tmp_path, ray_cluster):
+    body = (f"datasets: [{DEMO_SET / 'tts_prompts.jsonl'}]\n"
+            "systems: [{adapter: piper-joe, options: {noise_scale: 0, noise_w_scale: 0}}]\n"
+            "judge: {adapter: whisper-tiny.en, options: {beam_size: 1}}\nmetrics: [wer, speaker_similarity, latency]\n"
+            f"limit: 3\nmax_batch_size: 1\nwarmup: 0\ndevice: cpu\noutput: {tmp_path / 'tts_ray'}\n")
+    config = load_config(write_config(tmp_path, body)).with_overrides(ray=RaySettings(address="auto", workers=2))
+    on_ray = ResultsLog(run_evaluation(config).results_path).read()
+    local = ResultsLog(run_evaluation(dataclasses.replace(config, ray=None, output=tmp_path / "tts_local"))
+                       .results_path).read()
+    by_key = lambda rows: {r["key"]: (r["pred_text"], round(r["metrics"]["speaker_similarity"], 3)
+                                      if "speaker_similarity" in r["metrics"] else None) for r in rows}
+    assert by_key(on_ray) == by_key(local) and len(on_ray) == 3
+    assert all(Path(r["audio_filepath"]).is_file() for r in on_ray)
+    references = {r["key"]: r["reference_audio"] for r in on_ray}
+    assert references["prompt-01"].endswith("demo-02.wav")  # the voice the prompt names
+    assert references["prompt-02"] == str(tmp_path / "tts_ray" / "audio" / "piper-joe_noise_scale_0.0_noise_w_scale_0.0"
+                                          / "tts_prompts" / "prompt-01.wav")  # else the system's first utterance
