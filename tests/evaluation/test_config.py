@@ -54,4 +54,4 @@ def test_config_errors_name_file_and_line(tmp_path, body, message):
 def test_overrides_make_a_copy():
     config = load_config(CONFIGS / "demo_asr.yaml")
     changed = config.with_overrides(max_batch_size=1, limit=None)
-    assert changed.max_batch_size == 1 and config.max_batch_size == 8 and changed.limit is None
+    assert changed.max_batch_size == 1 and config.max_batch_size == 4 and changed.limit is None
