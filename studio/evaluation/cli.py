@@ -16,7 +16,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--limit", type=int, help="only the first N items of each dataset")
     parser.add_argument("--device", choices=("auto", "cpu", "cuda"), help="overrides the config's device")
     parser.add_argument("--max-batch-size", type=int, help="overrides the config; 1 = one utterance at a time")
-    parser.add_argument("--ray", metavar="ADDRESS", help="shard ASR batches over Ray: auto (a running cluster), "
+    parser.add_argument("--ray", metavar="ADDRESS", help="shard the run over Ray: auto (a running cluster), "
                         "local (start one here) or ray://host:10001; needs the cluster extra")
     parser.add_argument("--ray-workers", type=int, help="Ray actors per system (default 2)")
 

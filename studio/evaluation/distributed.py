@@ -85,7 +85,8 @@ class RayExecutor:
                          runtime_env={"env_vars": {"PYTHONPATH": str(REPO_ROOT)}},
                          include_dashboard=False, log_to_driver=False)
             except (ConnectionError, RuntimeError, ValueError) as error:
-                raise ConfigError(f"cannot reach the Ray cluster at {settings.address!r} ({error}); start one "
+                reason = " ".join(str(error).split())  # one line: the CLI prints errors as one
+                raise ConfigError(f"cannot reach the Ray cluster at {settings.address!r} ({reason}); start one "
                                   "with `ray start --head`, or use --ray local") from None
         resources = {"num_gpus": 1} if config.device == "cuda" else {"num_cpus": settings.cpus_per_worker}
         worker = RecognitionWorker if config.task == "asr" else SynthesisWorker

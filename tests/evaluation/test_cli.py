@@ -41,3 +41,13 @@ def test_python_m_evals_runs_the_demo_config(tmp_path):
     assert out.returncode == 0, out.stderr
     assert "corpus_wer" in out.stdout and "pocketsphinx" in out.stdout
     assert (tmp_path / "demo" / "plots.html").is_file()
+
+
+def test_an_unreachable_cluster_is_one_readable_line(tmp_path, capsys):
+    ray = pytest.importorskip("ray")
+    assert not ray.is_initialized()  # else the run would use that cluster
+    config = write_config(tmp_path, f"datasets: [{DEMO_SET / 'manifest.jsonl'}]\nsystems: [pocketsphinx]\n"
+                                    f"output: {tmp_path / 'o'}\n")
+    assert studio_main(["eval", str(config), "--ray", "bogus://nowhere"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "cannot reach the Ray cluster at 'bogus://nowhere'" in err

@@ -111,3 +111,4 @@ def test_tts_on_ray_equals_the_local_run(tmp_path, ray_cluster):
     assert references["prompt-01"].endswith("demo-02.wav")  # the voice the prompt names
     assert references["prompt-02"] == str(tmp_path / "tts_ray" / "audio" / "piper-joe_noise_scale_0.0_noise_w_scale_0.0"
                                           / "tts_prompts" / "prompt-01.wav")  # else the system's first utterance
+
