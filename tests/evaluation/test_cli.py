@@ -8,7 +8,7 @@ import pytest
 
 from evals.__main__ import main as evals_main
 from studio.cli import main as studio_main
-from tests.evaluation.conftest import write_config, write_manifest
+from tests.evaluation.conftest import DEMO_SET, write_config, write_manifest
 
 ROOT = Path(__file__).resolve().parents[2]
 
