@@ -120,11 +120,19 @@ def model_statuses() -> list[ModelStatus]:
             reason=reason,
             note=placement.note if placement and adapter else "",
             source=str(entries[adapter_id].source) if adapter_id in entries else "bundled",
-            device=f"{adapter.device}" + (f" {placement.dtype}" if placement else "") if adapter else "",
+            device=_runs_on(adapter, placement),
             weights_mb=getattr(adapter, "weights_mb", None) if adapter else None,
         ))
     rows += [ModelStatus(b.name, b.task, b.name, "unavailable", b.reason) for b in _config.broken]
     return rows
+
+
+def _runs_on(adapter: Adapter | None, placement: Placement | None) -> str:
+    """'cuda float16', 'cpu int8' (CTranslate2's compute type), or '' when not loaded."""
+    if adapter is None:
+        return ""
+    precision = getattr(adapter, "compute_type", None) or (placement.dtype if placement else "")
+    return f"{adapter.device} {precision}".strip()
 
 
 def load_model(adapter_id: str, device: str = "auto") -> Adapter:
