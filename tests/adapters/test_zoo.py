@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 
@@ -10,12 +11,14 @@ from studio import engine
 from studio.adapters import System, adapter_ids, adapter_info, get_adapter, unavailable_reason, zoo
 from studio.adapters.hf_options import Seq2SeqOptions
 from studio.adapters.torch_runtime import Placement
-from studio.adapters.zoo_config import ZooConfig, parse_config
+from studio.adapters.zoo_config import ZooConfig, parse_config, read_config
+from studio.adapters.zoo_types import ADAPTER_TYPES
 from studio.cli import main
 from studio.errors import ConfigError, ModelUnavailable
 from tests.adapters.tiny_hf_models import tiny_model_dirs, write_config
 from tests.conftest import tone
 
+ROOT = Path(__file__).resolve().parents[2]
 BUNDLED = ("whisper-tiny.en", "whisper-base", "pocketsphinx", "piper-joe", "espeak-ng")
 
 
@@ -155,3 +158,10 @@ def test_cli_lists_models_and_fails_on_a_broken_entry(tiny, tmp_path, capsys):
     path.write_text("models: [")
     assert main(["models", "--config", str(path)]) == 2
     assert capsys.readouterr().err.startswith("studio: model config")
+
+
+def test_the_example_config_is_valid_and_covers_every_adapter_type():
+    config = read_config(ROOT / "studio.example.yaml", BUNDLED)
+    assert config.broken == ()
+    assert {entry.type.name for entry in config.models} == set(ADAPTER_TYPES)
+    assert config.bundled == ("whisper-tiny.en", "piper-joe")
