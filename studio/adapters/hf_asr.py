@@ -43,12 +43,20 @@ class HFCTCAdapter(HuggingFaceModel, ASRAdapter):
             with timer.stage("acoustic_model"):
                 logits = self.model(**inputs).logits
             with timer.stage("ctc_decode"):
-                frames = self.model._get_feat_extract_output_lengths(torch.tensor([len(c) for c in clips])).tolist()
                 ids = logits.argmax(-1).cpu()
+                frames = self._frames(clips, ids.shape[1])
                 for row, length in enumerate(frames):  # frames past a clip's end only saw padding
                     ids[row, length:] = self.processor.tokenizer.pad_token_id
                 texts = self.processor.batch_decode(ids, skip_special_tokens=True)
         return [(text, {"frames": int(n), **self.placement.details(), **run}) for text, n in zip(texts, frames)]
+
+
+    def _frames(self, clips: list[np.ndarray], padded: int) -> list[int]:
+        """Output frames that belong to each clip; all of them when the model cannot say (then padding is decoded too)."""
+        output_lengths = getattr(self.model, "_get_feat_extract_output_lengths", None)
+        if output_lengths is None:
+            return [padded] * len(clips)
+        return [min(int(n), padded) for n in output_lengths(torch.tensor([len(c) for c in clips]))]
 
 
 class HFSeq2SeqAdapter(HuggingFaceModel, ASRAdapter):

@@ -78,7 +78,7 @@ def apply(config: ZooConfig) -> None:
         log.error("%s; the other models are still offered", broken.reason)
 
 
-def config() -> ZooConfig:
+def current_config() -> ZooConfig:
     return _config
 
 

@@ -14,7 +14,6 @@ from studio.timing import cuda_available
 from tests.adapters.tiny_hf_models import SPEAKER_EMBEDDING_DIM, VOCODER_UPSAMPLING, tiny_model_dirs, write_config
 from tests.conftest import tone
 
-requires_cuda = [pytest.mark.requires_cuda, pytest.mark.skipif(not cuda_available(), reason="needs a CUDA GPU")]
 
 
 @pytest.fixture(scope="session")
@@ -73,8 +72,12 @@ def test_seq2seq_whisper_times_encoder_and_decoder_and_obeys_options(tiny, use):
 
 
 def test_vits_synthesises_repeatably_with_per_stage_timings(tiny, use):
-    use({"id": "tiny-vits", "type": "hf-vits", "path": str(tiny["vits"])})
+    use({"id": "tiny-vits", "type": "hf-vits", "path": str(tiny["vits"])},
+        {"id": "tiny-ctc", "type": "hf-ctc", "path": str(tiny["ctc"])})
     first = engine.synthesize(System.parse("tiny-vits"), "hello there, world.")
+    scored = engine.score_synthesis(first, "hello there, world.", judge=System.parse("tiny-ctc"),
+                                    metrics=("wer", "latency"))
+    assert scored.value("wer") is not None and scored.judge_transcription.adapter_id == "tiny-ctc"
     again = engine.synthesize(System.parse("tiny-vits"), "hello there, world.")
     assert first.audio.sample_rate == 16000 and first.audio.duration > 0
     np.testing.assert_array_equal(first.audio.samples, again.audio.samples)  # seed=0 by default
@@ -155,11 +158,12 @@ def test_faster_whisper_type_loads_a_ct2_folder(use):
     result = engine.recognize(System.parse("my-whisper"), tone(1.0))
     assert result.options.beam_size == 1 and "encoder" in result.stage_seconds
     assert result.details["compute_type"] == "int8"
+    assert {s.id: s for s in zoo.model_statuses()}["my-whisper"].device == "cpu int8"
 
 
 @pytest.mark.parametrize("dtype", ["float16", "bfloat16"])
-@requires_cuda[0]
-@requires_cuda[1]
+@pytest.mark.requires_cuda
+@pytest.mark.skipif(not cuda_available(), reason="needs a CUDA GPU")
 def test_cuda_half_precision_reports_peak_gpu_memory(tiny, use, dtype):
     use({"id": "tiny-whisper", "type": "hf-seq2seq", "path": str(tiny["whisper"]), "device": "cuda", "dtype": dtype,
          "options": {"max_new_tokens": 5}},
