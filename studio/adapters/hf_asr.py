@@ -7,23 +7,28 @@ models encode once, then generate token by token; forward hooks time the encoder
 
 from __future__ import annotations
 
-import time
-
 import numpy as np
 import torch
 
 from studio.adapters.base import ASR_SAMPLE_RATE, ASRAdapter
 from studio.adapters.hf_base import HuggingFaceModel
 from studio.adapters.hf_options import CTCOptions, Seq2SeqOptions
-from studio.adapters.torch_runtime import measured_run, timed_modules
+from studio.adapters.torch_runtime import generate_stages, measured_run
 from studio.errors import ConfigError
-from studio.timing import StageTimer, synchronize
+from studio.timing import StageTimer
 
 # Whisper's decoder prompt (start, language, task, no-timestamps) takes these positions before the first text token.
 _PROMPT_TOKENS = 4
 
 
-class HFCTCAdapter(HuggingFaceModel, ASRAdapter):
+class _BatchedASR(HuggingFaceModel, ASRAdapter):
+    """Models that take a padded batch in one call; one clip is a batch of one."""
+
+    def _recognize(self, samples: np.ndarray, options: object, timer: StageTimer) -> tuple[str, dict]:
+        return self._recognize_batch([samples], options, timer)[0]
+
+
+class HFCTCAdapter(_BatchedASR):
     """`AutoModelForCTC` with its processor; clips in a batch are padded together and trimmed back per clip."""
 
     def _load(self) -> None:
@@ -31,9 +36,6 @@ class HFCTCAdapter(HuggingFaceModel, ASRAdapter):
 
         self.processor = AutoProcessor.from_pretrained(self.source)
         self.model = self.pretrained(AutoModelForCTC)
-
-    def _recognize(self, samples: np.ndarray, options: CTCOptions, timer: StageTimer) -> tuple[str, dict]:
-        return self._recognize_batch([samples], options, timer)[0]
 
     def _recognize_batch(self, clips: list[np.ndarray], options: CTCOptions, timer: StageTimer) -> list[tuple[str, dict]]:
         with measured_run(self.info.id, self.device) as run:
@@ -59,7 +61,7 @@ class HFCTCAdapter(HuggingFaceModel, ASRAdapter):
         return [min(int(n), padded) for n in output_lengths(torch.tensor([len(c) for c in clips]))]
 
 
-class HFSeq2SeqAdapter(HuggingFaceModel, ASRAdapter):
+class HFSeq2SeqAdapter(_BatchedASR):
     """`AutoModelForSpeechSeq2Seq` with its processor: Whisper, distil-whisper and kin."""
 
     def _load(self) -> None:
@@ -68,9 +70,6 @@ class HFSeq2SeqAdapter(HuggingFaceModel, ASRAdapter):
         self.processor = AutoProcessor.from_pretrained(self.source)
         self.model = self.pretrained(AutoModelForSpeechSeq2Seq)
 
-    def _recognize(self, samples: np.ndarray, options: Seq2SeqOptions, timer: StageTimer) -> tuple[str, dict]:
-        return self._recognize_batch([samples], options, timer)[0]
-
     def _recognize_batch(self, clips: list[np.ndarray], options: Seq2SeqOptions,
                          timer: StageTimer) -> list[tuple[str, dict]]:
         generate_options = self._generate_options(options)
@@ -78,14 +77,8 @@ class HFSeq2SeqAdapter(HuggingFaceModel, ASRAdapter):
             with timer.stage("features"):
                 inputs = self.to_model(self.processor(clips, sampling_rate=ASR_SAMPLE_RATE, return_tensors="pt",
                                                       **self._long_form(clips)))
-            encoder_before = timer.seconds.get("encoder", 0.0)
-            with timed_modules(timer, {"encoder": self.model.get_encoder()}):
-                synchronize(self.device)
-                start = time.perf_counter()
+            with generate_stages(timer, self.model.get_encoder(), self.device):
                 sequences = self.model.generate(**inputs, **generate_options)
-                synchronize(self.device)
-                generate_seconds = time.perf_counter() - start
-            timer.add("decoder", generate_seconds - (timer.seconds.get("encoder", 0.0) - encoder_before))
             with timer.stage("detokenize"):
                 sequences = sequences.cpu()
                 texts = self.processor.batch_decode(sequences, skip_special_tokens=True)
@@ -100,7 +93,8 @@ class HFSeq2SeqAdapter(HuggingFaceModel, ASRAdapter):
                               f"got max_new_tokens={options.max_new_tokens}")
         generate_options = {"num_beams": options.beam_size, "max_new_tokens": options.max_new_tokens}
         if options.language:
-            if not getattr(self.model.generation_config, "lang_to_id", None):
+            generation = self.model.generation_config
+            if not getattr(generation, "lang_to_id", None) or getattr(generation, "is_multilingual", True) is False:
                 raise ConfigError(f"{self.info.id} has no language tokens (English-only or not a Whisper model); "
                                   "leave language empty")
             generate_options["language"] = options.language

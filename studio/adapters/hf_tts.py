@@ -9,7 +9,6 @@ timed per stage through forward hooks, so the two kinds compare stage by stage.
 from __future__ import annotations
 
 import contextlib
-import time
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -19,9 +18,9 @@ import torch
 from studio.adapters.base import AdapterInfo, TTSAdapter
 from studio.adapters.hf_base import HuggingFaceModel
 from studio.adapters.hf_options import SpeechT5Options, VitsOptions
-from studio.adapters.torch_runtime import Placement, measured_run, timed_modules
+from studio.adapters.torch_runtime import Placement, generate_stages, measured_run, timed_modules
 from studio.errors import ConfigError, TextError
-from studio.timing import StageTimer, synchronize
+from studio.timing import StageTimer
 
 
 class _HFTTS(HuggingFaceModel, TTSAdapter):
@@ -113,15 +112,9 @@ class HFSpeechT5Adapter(_HFTTS):
     def _synthesize(self, text: str, options: SpeechT5Options,
                     timer: StageTimer) -> tuple[torch.Tensor, dict[str, Any]]:
         ids = self._token_ids(text, timer)
-        encoder_before = timer.seconds.get("encoder", 0.0)
-        with timed_modules(timer, {"encoder": self.model.speecht5.encoder}):
-            synchronize(self.device)
-            start = time.perf_counter()
+        with generate_stages(timer, self.model.speecht5.encoder, self.device):
             spectrogram = self.model.generate_speech(ids, self.speaker, threshold=options.threshold,
                                                      minlenratio=options.minlenratio, maxlenratio=options.maxlenratio)
-            synchronize(self.device)
-            generate_seconds = time.perf_counter() - start
-        timer.add("decoder", generate_seconds - (timer.seconds.get("encoder", 0.0) - encoder_before))
         with timer.stage("vocoder"):
             waveform = self.vocoder(spectrogram)
         return waveform, {"tokens": int(ids.shape[-1]), "frames": int(spectrogram.shape[0])}

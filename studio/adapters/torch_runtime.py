@@ -7,12 +7,13 @@ so that reading a config stays fast.
 from __future__ import annotations
 
 import logging
+import time
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Iterator, Mapping
 
 from studio.errors import ConfigError, OutOfMemory
-from studio.timing import StageTimer, resolve_device
+from studio.timing import StageTimer, resolve_device, synchronize
 
 log = logging.getLogger(__name__)
 
@@ -122,6 +123,19 @@ def timed_modules(timer: StageTimer, modules: Mapping[str, Any]) -> Iterator[Non
     finally:
         for handle in handles:
             handle.remove()
+
+
+@contextmanager
+def generate_stages(timer: StageTimer, encoder: Any, device: str) -> Iterator[None]:
+    """Time an autoregressive `generate`: the encoder's forward calls as "encoder", all the rest as "decoder"."""
+    encoder_before = timer.seconds.get("encoder", 0.0)
+    with timed_modules(timer, {"encoder": encoder}):
+        synchronize(device)
+        start = time.perf_counter()
+        yield
+        synchronize(device)
+        total = time.perf_counter() - start
+    timer.add("decoder", total - (timer.seconds.get("encoder", 0.0) - encoder_before))
 
 
 def weights_mb(*models: Any) -> float:
