@@ -173,3 +173,21 @@ def test_cuda_half_precision_reports_peak_gpu_memory(tiny, use, dtype):
     for result in (asr, tts):
         assert result.device == "cuda" and result.details["dtype"] == dtype
         assert result.details["peak_gpu_memory_mb"] > 0
+
+
+def test_running_out_of_memory_while_loading_marks_the_model_unavailable(tiny, use, monkeypatch):
+    import torch
+    from transformers import VitsModel
+
+    def exhausted(*args, **kwargs):
+        raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 20.00 GiB")
+
+    use({"id": "tiny-vits", "type": "hf-vits", "path": str(tiny["vits"])})
+    monkeypatch.setattr(VitsModel, "from_pretrained", exhausted)
+    with pytest.raises(OutOfMemory, match="tiny-vits ran out of host memory while loading"):
+        engine.synthesize(System.parse("tiny-vits"), "hello")
+    status = {s.id: s for s in zoo.model_statuses()}["tiny-vits"]
+    assert status.state == "unavailable" and "out of host memory" in status.reason
+    monkeypatch.undo()
+    zoo.load_model("tiny-vits", "cpu")  # retrying from the Models panel clears the failure
+    assert {s.id: s for s in zoo.model_statuses()}["tiny-vits"].state == "loaded"
