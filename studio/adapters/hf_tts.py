@@ -9,6 +9,7 @@ timed per stage through forward hooks, so the two kinds compare stage by stage.
 from __future__ import annotations
 
 import contextlib
+from abc import abstractmethod
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -26,7 +27,7 @@ from studio.timing import StageTimer
 class _HFTTS(HuggingFaceModel, TTSAdapter):
     """Synthesis in one piece: the first audio is ready when all of it is."""
 
-    _details: dict[str, Any] = {}
+    _details: dict[str, Any] = {}  # of the last synthesis, replaced (never mutated) by each call
 
     def run_details(self) -> dict[str, Any]:
         return self._details
@@ -38,8 +39,9 @@ class _HFTTS(HuggingFaceModel, TTSAdapter):
         self._details = {**details, **self.placement.details(), **run}
         yield samples
 
+    @abstractmethod
     def _synthesize(self, text: str, options: Any, timer: StageTimer) -> tuple[torch.Tensor, dict[str, Any]]:
-        raise NotImplementedError
+        """The waveform (any shape holding one utterance) and details; time stages with `timer`."""
 
     def _token_ids(self, text: str, timer: StageTimer) -> torch.Tensor:
         with timer.stage("tokenize"):
