@@ -73,6 +73,7 @@ def apply(config: ZooConfig) -> None:
         for entry in config.models:
             register(_spec(entry))
         _load_failures.clear()
+        _placements.clear()
         _config, _config_problem = config, ""
     for broken in config.broken:
         log.error("%s; the other models are still offered", broken.reason)
