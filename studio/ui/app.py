@@ -6,7 +6,7 @@ import logging
 
 import gradio as gr
 
-from studio.ui import about, recognize, synthesize
+from studio.ui import about, models, recognize, synthesize
 
 TITLE = "Speech Studio"
 INTRO = ("Hear and measure speech models side by side: recognition (Whisper, PocketSphinx) and synthesis "
@@ -20,6 +20,8 @@ def build_app() -> gr.Blocks:
             recognize.build()
         with gr.Tab("Synthesize"):
             synthesize.build()
+        with gr.Tab("Models"):
+            models.build()
         with gr.Tab("About / system"):
             about_outputs = about.build()
         demo.load(about.refresh, outputs=about_outputs, api_name=False)

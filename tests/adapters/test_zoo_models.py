@@ -10,7 +10,6 @@ from studio.adapters import System, get_adapter, loaded_adapters, zoo
 from studio.adapters.zoo_config import ZooConfig
 from studio.audio import Audio
 from studio.errors import ConfigError, ModelUnavailable, OutOfMemory, TextError
-from studio.timing import cuda_available
 from tests.adapters.tiny_hf_models import SPEAKER_EMBEDDING_DIM, VOCODER_UPSAMPLING, tiny_model_dirs, write_config
 from tests.conftest import tone
 
@@ -163,7 +162,6 @@ def test_faster_whisper_type_loads_a_ct2_folder(use):
 
 @pytest.mark.parametrize("dtype", ["float16", "bfloat16"])
 @pytest.mark.requires_cuda
-@pytest.mark.skipif(not cuda_available(), reason="needs a CUDA GPU")
 def test_cuda_half_precision_reports_peak_gpu_memory(tiny, use, dtype):
     use({"id": "tiny-whisper", "type": "hf-seq2seq", "path": str(tiny["whisper"]), "device": "cuda", "dtype": dtype,
          "options": {"max_new_tokens": 5}},
