@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Literal, Mapping, Sequence
 
+import numpy as np
 import soundfile
 from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
@@ -117,6 +118,7 @@ class ListeningService:
         self.settings = store.settings
         self.clock = clock  # server time; tests pass a fake clock to check the playback rules
         self._random = random.SystemRandom()  # rater order and sides must not be predictable
+        self._numpy_random = np.random.default_rng()
 
     @classmethod
     def from_env(cls) -> "ListeningService":
@@ -369,7 +371,11 @@ class ListeningService:
         return assignment
 
     def _load(self, sample: SampleRow) -> Audio:
-        return load_audio(self.store.data_dir / sample.path)
+        """The sample with fresh ±1 LSB dither (inaudible, about -90 dBFS): each serving is a different
+        file, so a player URL or content hash cannot reveal an identical pair or a repeated sample."""
+        audio = load_audio(self.store.data_dir / sample.path)
+        dither = self._numpy_random.integers(-1, 2, len(audio.samples)) / 32767
+        return Audio(np.clip(audio.samples + dither, -1.0, 1.0).astype(np.float32), audio.sample_rate)
 
     def _folder(self, name: str) -> Path:
         path = self.store.data_dir / "listening" / name

@@ -45,7 +45,7 @@ class StatsOptions:
 class PairwiseRow:
     system: str
     rank: int
-    strength: float  # Bradley–Terry log-strength, mean zero over the systems
+    strength: float  # Bradley–Terry log-strength, zero at the vote-weighted mean over systems
     lower: float
     upper: float
     wins: int
@@ -103,23 +103,30 @@ def leaderboard(records: Sequence[VoteRecord], test_id: str, kind: str, include_
                        len(flagged), include_flagged)
 
 
-def fit_bradley_terry(wins: np.ndarray, prior: float = StatsOptions.prior) -> np.ndarray:
+def fit_bradley_terry(wins: np.ndarray, prior: float = StatsOptions.prior, start: np.ndarray | None = None) -> np.ndarray:
     """Log-strengths s maximising Σ wins[i, j]·log σ(s_i − s_j) − prior/2·|s|², mean zero.
 
     `wins[i, j]` counts votes where i beat j (a tie adds 0.5 to both directions). The likelihood
-    only sees differences, and the prior's gradient makes Σ s = 0 at the optimum.
+    only sees differences, and the prior's gradient makes Σ s = 0 at the optimum. The problem is
+    small and smooth, so scipy's exact trust-region Newton method with the analytic Hessian
+    converges in a few steps (L-BFGS needed hundreds when one system has few votes).
     """
     k = wins.shape[0]
+    played = wins + wins.T
 
     def negative_log_posterior(s: np.ndarray) -> tuple[float, np.ndarray]:
         diff = s[:, None] - s[None, :]
         loss = -float(np.sum(wins * log_expit(diff))) + 0.5 * prior * float(s @ s)
         pull = wins * expit(-diff)  # d/d s_i of wins[i, j]·log σ(s_i − s_j)
-        gradient = -(pull.sum(axis=1) - pull.sum(axis=0)) + prior * s
-        return loss, gradient
+        return loss, -(pull.sum(axis=1) - pull.sum(axis=0)) + prior * s
 
-    result = optimize.minimize(negative_log_posterior, np.zeros(k), jac=True, method="L-BFGS-B",
-                               options={"gtol": 1e-9, "maxiter": 1000})
+    def hessian(s: np.ndarray) -> np.ndarray:
+        p = expit(s[:, None] - s[None, :])
+        curvature = played * p * (1 - p)
+        return np.diag(curvature.sum(axis=1)) - curvature + prior * np.eye(k)
+
+    result = optimize.minimize(negative_log_posterior, np.zeros(k) if start is None else start, jac=True,
+                               hess=hessian, method="trust-exact", options={"gtol": 1e-8})
     return result.x - result.x.mean()
 
 
@@ -132,8 +139,11 @@ def _pairwise(all_records: Sequence[VoteRecord], used: Sequence[VoteRecord],
     first = np.array([index[r.system_a] for r in used], dtype=int)
     second = np.array([index[r.system_b] for r in used], dtype=int)
     score = np.array([(r.value + 1) / 2 for r in used], dtype=float)
-    strength = fit_bradley_terry(_wins(first, second, score, np.ones(len(used)), k), options.prior)
-    lower, upper = _bootstrap_interval(first, second, score, k, options)
+    # Centre on the vote-weighted mean: a system with few votes then cannot widen everyone's interval.
+    anchor = np.bincount(first, minlength=k) + np.bincount(second, minlength=k)
+    fit = fit_bradley_terry(_wins(first, second, score, np.ones(len(used)), k), options.prior)
+    strength = _centred(fit, anchor)
+    lower, upper = _bootstrap_interval(first, second, score, fit, anchor, options)
     counts = np.zeros((k, 3), dtype=int)  # wins, losses, ties
     for a, b, s in zip(first, second, score):
         outcome_a, outcome_b = (0, 1) if s == 1 else (1, 0) if s == 0 else (2, 2)
@@ -151,20 +161,25 @@ def _pairwise(all_records: Sequence[VoteRecord], used: Sequence[VoteRecord],
 
 
 def _wins(first: np.ndarray, second: np.ndarray, score: np.ndarray, weight: np.ndarray, k: int) -> np.ndarray:
-    wins = np.zeros((k, k))
-    np.add.at(wins, (first, second), weight * score)
-    np.add.at(wins, (second, first), weight * (1 - score))
-    return wins
+    forward = np.bincount(first * k + second, weights=weight * score, minlength=k * k)
+    backward = np.bincount(second * k + first, weights=weight * (1 - score), minlength=k * k)
+    return (forward + backward).reshape(k, k)
 
 
-def _bootstrap_interval(first: np.ndarray, second: np.ndarray, score: np.ndarray, k: int,
-                        options: StatsOptions) -> tuple[np.ndarray, np.ndarray]:
+def _centred(strength: np.ndarray, anchor: np.ndarray) -> np.ndarray:
+    return strength - np.average(strength, weights=anchor) if anchor.sum() else strength
+
+
+def _bootstrap_interval(first: np.ndarray, second: np.ndarray, score: np.ndarray, estimate: np.ndarray,
+                        anchor: np.ndarray, options: StatsOptions) -> tuple[np.ndarray, np.ndarray]:
     """Percentile interval of the strengths over resamples of the votes (drawn as multinomial counts)."""
+    k = len(estimate)
     if len(score) == 0:
         return np.full(k, np.nan), np.full(k, np.nan)
     rng = np.random.default_rng(options.seed)
     draws = rng.multinomial(len(score), np.full(len(score), 1 / len(score)), size=options.bootstrap)
-    fits = np.array([fit_bradley_terry(_wins(first, second, score, weight, k), options.prior) for weight in draws])
+    fits = np.array([_centred(fit_bradley_terry(_wins(first, second, score, weight, k), options.prior, estimate),
+                              anchor) for weight in draws])
     tail = (1 - options.confidence) / 2 * 100
     return np.percentile(fits, tail, axis=0), np.percentile(fits, 100 - tail, axis=0)
 
