@@ -9,6 +9,8 @@ from typing import Sequence
 from studio.listening.kinds import attention_passed
 from studio.listening.records import VoteRecord
 
+TIMING_SLACK_SECONDS = 0.1  # clock rounding: a vote this close to the minimum still counts as listened
+
 
 @dataclass(frozen=True)
 class RaterQuality:
@@ -39,7 +41,7 @@ def _judge(rater_id: int, votes: list[VoteRecord]) -> RaterQuality:
                 for v in votes if v.is_attention]
     judged = [o for o in outcomes if o is not None]
     failed = judged.count(False)
-    rushed = sum(v.listen_seconds < rules.min_listen_ratio * v.audio_seconds for v in votes)
+    rushed = sum(v.listen_seconds + TIMING_SLACK_SECONDS < rules.min_listen_ratio * v.audio_seconds for v in votes)
     reasons = []
     if failed > rules.max_failed_checks:
         reasons.append(f"failed {failed} of {len(judged)} attention checks")

@@ -135,6 +135,8 @@ def _pairwise(all_records: Sequence[VoteRecord], used: Sequence[VoteRecord],
     systems = sorted({r.system_a for r in all_records} | {r.system_b for r in all_records if r.system_b})
     index = {name: i for i, name in enumerate(systems)}
     k = len(systems)
+    if k == 0:
+        return [], ()
     # Each vote as (first, second, score of first): 1 win, 0.5 tie, 0 loss.
     first = np.array([index[r.system_a] for r in used], dtype=int)
     second = np.array([index[r.system_b] for r in used], dtype=int)

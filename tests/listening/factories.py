@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import soundfile
 
 from studio.listening import ListeningService, ListeningSettings, Store, TestOptions
@@ -48,3 +49,27 @@ def ab_test(service: ListeningService, root: Path, systems: dict[str, float] | N
     folders = tone_folders(root, systems or {"alpha": 0.1, "beta": 0.5}, items)
     return service.create_from_folders(TestOptions("tones", "ab", attention_checks=attention_checks), folders,
                                        admin_token)
+
+
+def dominant_hz(audio) -> float:
+    """The loudest frequency: lets a simulated rater tell the tone systems apart without their names."""
+    spectrum = np.abs(np.fft.rfft(audio.samples))
+    return float(np.argmax(spectrum) * audio.sample_rate / len(audio.samples))
+
+
+def rate_all(service: ListeningService, clock: FakeClock, token: str, choose) -> int:
+    """Play every trial to the end and answer `choose(trial)`; returns the number of votes cast."""
+    votes = 0
+    while (trial := service.current_trial(token)) is not None:
+        for slot, audio in zip("AB", trial.slots):
+            clock.advance(audio.duration)
+            service.confirm_played(token, slot)
+        service.vote(token, choose(trial))
+        votes += 1
+    return votes
+
+
+def prefer_higher_pitch(trial) -> str:
+    """A consistent blind rater: the higher tone wins; identical tones get "No preference"."""
+    a, b = (dominant_hz(audio) for audio in trial.slots)
+    return "No preference" if abs(a - b) < 5 else ("A" if a > b else "B")
