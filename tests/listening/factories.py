@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 from pathlib import Path
 
 import numpy as np
@@ -73,3 +74,19 @@ def prefer_higher_pitch(trial) -> str:
     """A consistent blind rater: the higher tone wins; identical tones get "No preference"."""
     a, b = (dominant_hz(audio) for audio in trial.slots)
     return "No preference" if abs(a - b) < 5 else ("A" if a > b else "B")
+
+
+def launch_listen_tab(service: ListeningService):
+    """The Listen tab alone in a Blocks app on 127.0.0.1 and a free port: (demo, url). Close with demo.close()."""
+    import gradio as gr
+
+    from studio.ui import listen
+
+    with gr.Blocks() as demo:
+        listen.build(service)
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    demo.queue(default_concurrency_limit=8)
+    _, url, _ = demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True)
+    return demo, url
