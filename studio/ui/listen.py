@@ -65,7 +65,6 @@ def _rater_view(service: ListeningService) -> None:
     submit = gr.Button("Submit vote", elem_id="listen-vote")
     trial_outputs = [progress, prompt, audio_a, audio_b, answer, heard]
 
-    @user_errors
     def from_link(request: gr.Request) -> str:
         return request.query_params.get("test", "") if request else ""
 
@@ -87,13 +86,12 @@ def _rater_view(service: ListeningService) -> None:
         return _trial_updates(rater, service.current_trial(_token(rater)))
 
     gr.on(triggers=None, fn=from_link, inputs=[], outputs=[test_id], api_name="listen_link", queue=False)
-    join.click(start, [test_id, rater_name], [session, *trial_outputs], api_name="listen_join",
-               concurrency_limit=RATER_CONCURRENCY)
-    audio_a.stop(lambda rater: played(rater, "A"), [session], [heard], api_name="listen_played_a",
-                 concurrency_limit=RATER_CONCURRENCY)
-    audio_b.stop(lambda rater: played(rater, "B"), [session], [heard], api_name="listen_played_b",
-                 concurrency_limit=RATER_CONCURRENCY)
-    submit.click(vote, [session, answer], trial_outputs, api_name="listen_vote", concurrency_limit=RATER_CONCURRENCY)
+    # Progress and errors show on the status line only, so a refused vote never covers the players.
+    rater_event = {"concurrency_limit": RATER_CONCURRENCY, "show_progress_on": [progress]}
+    join.click(start, [test_id, rater_name], [session, *trial_outputs], api_name="listen_join", **rater_event)
+    audio_a.stop(lambda rater: played(rater, "A"), [session], [heard], api_name="listen_played_a", **rater_event)
+    audio_b.stop(lambda rater: played(rater, "B"), [session], [heard], api_name="listen_played_b", **rater_event)
+    submit.click(vote, [session, answer], trial_outputs, api_name="listen_vote", **rater_event)
 
 
 def _token(rater: RaterSession | None) -> str:
