@@ -179,12 +179,10 @@ class ListeningService:
     def summary(self, test_id: str) -> TestSummary:
         with self.store.transaction() as session:
             test = self._test(session, test_id)
-            count = lambda model: session.scalar(select(func.count()).select_from(model)  # noqa: E731
-                                                 .where(model.test_id == test_id))
             items = session.scalar(select(func.count(func.distinct(SampleRow.item))).where(SampleRow.test_id == test_id))
             return TestSummary(test.id, test.name, test.kind, test.status,  # type: ignore[arg-type]
-                               tuple(s.name for s in test.systems), items or 0, count(TrialRow), count(RaterRow),
-                               count(VoteRow), test.target_lufs)
+                               tuple(s.name for s in test.systems), items or 0, _count(session, TrialRow, test_id),
+                               _count(session, RaterRow, test_id), _count(session, VoteRow, test_id), test.target_lufs)
 
     def vote_records(self, test_id: str) -> list[VoteRecord]:
         """Every vote of the test, oldest first, as statistics and the export read them."""
@@ -384,6 +382,10 @@ class ListeningService:
 
     def _test_folder(self, test_id: str) -> Path:
         return self.store.data_dir / "listening" / "tests" / test_id
+
+
+def _count(session: Session, model: type[TrialRow | RaterRow | VoteRow], test_id: str) -> int:
+    return session.scalar(select(func.count()).select_from(model).where(model.test_id == test_id)) or 0
 
 
 def _hash(token: str) -> str:

@@ -60,6 +60,20 @@ def from_tts(systems: Sequence[System], prompts: Sequence[str], cache_dir: Path)
     return _checked(result)
 
 
+def systems_from_lines(text: str) -> list[System]:
+    """TTS systems, one per line: an adapter id, then optional `name=value` decoding options.
+
+    >>> [s.label for s in systems_from_lines("piper-joe\\npiper-joe length_scale=1.3")]
+    ['piper-joe', 'piper-joe [length_scale=1.3]']
+    """
+    systems = []
+    for line in (text or "").splitlines():
+        adapter_id, _, options = line.strip().partition(" ")
+        if adapter_id:
+            systems.append(System.parse(adapter_id, options))
+    return systems
+
+
 def from_folders(folders: Mapping[str, Path]) -> SystemSamples:
     """One folder per system (server-side paths, e.g. for scripts and tests); files match by name."""
     result: SystemSamples = {}

@@ -78,6 +78,7 @@ class Leaderboard:
     raters_used: int
     raters_flagged: int
     include_flagged: bool
+    options: StatsOptions  # bootstrap size, confidence, seed and prior used
 
     @property
     def systems(self) -> list[str]:
@@ -100,7 +101,7 @@ def leaderboard(records: Sequence[VoteRecord], test_id: str, kind: str, include_
     else:
         raise ConfigError(f"unknown listening test kind {kind!r}")
     return Leaderboard(test_id, kind, tuple(rows), win_rate, len(used), len({r.rater_id for r in used}),
-                       len(flagged), include_flagged)
+                       len(flagged), include_flagged, options)
 
 
 def fit_bradley_terry(wins: np.ndarray, prior: float = StatsOptions.prior, start: np.ndarray | None = None) -> np.ndarray:

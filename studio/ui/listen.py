@@ -13,8 +13,9 @@ from urllib.parse import urlsplit, urlunsplit
 import gradio as gr
 import pandas as pd
 
-from studio.adapters.registry import System, adapter_ids
+from studio.adapters.registry import adapter_ids
 from studio.listening import KINDS, ListeningService, RaterSession, TestOptions, TrialView
+from studio.listening import sources
 from studio.listening.kinds import KIND_INFO
 from studio.listening.plots import win_rate_heatmap
 from studio.ui.common import playable, user_errors
@@ -134,8 +135,8 @@ def _admin_view(service: ListeningService) -> None:
             checks = gr.Number(value=2, precision=0, minimum=0, label="Attention checks per rater")
             reference = gr.Textbox(label="Reference system (CMOS only)")
         with gr.Tab("From TTS systems"):
-            tts_ids = adapter_ids("tts", only_available=True)
-            systems = gr.CheckboxGroup(tts_ids, value=tts_ids[:2], label="Systems")
+            systems = gr.Textbox("\n".join(adapter_ids("tts", only_available=True)), lines=3,
+                                 label="Systems, one per line: adapter id, then options (piper-joe length_scale=1.2)")
             prompts = gr.Textbox(label="Prompts, one per line", lines=4)
             create_tts = gr.Button("Synthesise and create", variant="primary")
         with gr.Tab("From audio folders"):
@@ -164,10 +165,10 @@ def _admin_view(service: ListeningService) -> None:
         return TestOptions(test_name, test_kind, int(attention or 0), reference_system=reference_system.strip() or None)
 
     @user_errors
-    def make_from_tts(token, test_name, test_kind, attention, reference_system, chosen_systems, prompt_text,
+    def make_from_tts(token, test_name, test_kind, attention, reference_system, system_lines, prompt_text,
                       request: gr.Request):
         made = service.create_from_tts(options(test_name, test_kind, attention, reference_system),
-                                       [System.parse(s) for s in chosen_systems or []],
+                                       sources.systems_from_lines(system_lines),
                                        (prompt_text or "").splitlines(), token)
         return _created(made, request), made.id, _tests_table(service)
 

@@ -11,9 +11,10 @@ from sqlalchemy import select, text
 from sqlalchemy.exc import IntegrityError
 
 from studio.errors import AudioError, ConfigError
-from studio.listening import AdminOnly, ListeningError, ListeningSettings, TestOptions
+from studio.listening import AdminOnly, ListeningError, ListeningService, ListeningSettings, TestOptions
 from studio.listening.export import leaderboard_from_export
 from studio.listening.loudness import integrated_lufs
+from studio.listening.sources import systems_from_lines
 from studio.listening.models import AssignmentRow, RaterRow, VoteRow
 from tests.listening.factories import (FakeClock, ab_test, dominant_hz, make_service, prefer_higher_pitch, rate_all,
                                        tone_folders)
@@ -254,3 +255,22 @@ def test_create_from_tts_synthesises_once_and_caches(service):
     assert [path.stat().st_mtime_ns for path in cache] == stamps
     trial = service.current_trial(service.join(made.id).token)
     assert trial.text in ("Hello there.", "Good morning.")
+
+
+def test_settings_come_from_the_environment(tmp_path, monkeypatch):
+    monkeypatch.setenv("STUDIO_DATA_DIR", str(tmp_path / "folder"))
+    monkeypatch.setenv("STUDIO_DATABASE_URL", f"sqlite:///{tmp_path / 'elsewhere.db'}")
+    monkeypatch.setenv("STUDIO_ADMIN_TOKEN", ADMIN)
+    service = ListeningService.from_env()
+    assert service.settings.admin_token == ADMIN and not service.settings.local_mode
+    assert (tmp_path / "elsewhere.db").is_file() and (tmp_path / "folder").is_dir()
+    monkeypatch.setenv("STUDIO_DATABASE_URL", "not a url")
+    with pytest.raises(ConfigError, match="STUDIO_DATABASE_URL"):
+        ListeningService.from_env()
+
+
+def test_tts_systems_are_read_one_per_line():
+    systems = systems_from_lines("piper-joe\n\n  piper-joe length_scale=1.3\n")
+    assert [s.label for s in systems] == ["piper-joe", "piper-joe [length_scale=1.3]"]
+    with pytest.raises(ConfigError, match="unknown adapter"):
+        systems_from_lines("no-such-voice")

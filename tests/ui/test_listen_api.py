@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import time
+import zipfile
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from gradio_client import Client
+from gradio_client import Client, handle_file
 from sqlalchemy import func, select
 
 from studio.listening import ListeningService, ListeningSettings, Store
 from studio.listening.models import RaterRow, VoteRow
-from tests.listening.factories import TONE_SECONDS, ab_test, launch_listen_tab, make_service
+from tests.listening.factories import TONE_SECONDS, ab_test, launch_listen_tab, make_service, tone_folders
 
 RATERS = 24
 LISTEN_SECONDS = 2 * TONE_SECONDS + 0.05  # both sides, one after the other
@@ -68,3 +69,29 @@ def test_a_vote_without_playback_is_refused_by_the_app(listen_app):
         client.predict("A", api_name="/listen_vote")
     with pytest.raises(Exception, match="play it to the end"):  # an "ended" event sent straight away
         client.predict(api_name="/listen_played_a")
+
+
+def test_admin_endpoints_need_the_token_and_accept_a_zip_of_system_folders(tmp_path):
+    service = make_service(tmp_path / "data", admin_token="correct-horse-battery")
+    folders = tone_folders(tmp_path / "src", {"one": 0.2, "two": 0.4})
+    archive = tmp_path / "systems.zip"
+    with zipfile.ZipFile(archive, "w") as zipped:
+        for system, folder in folders.items():
+            for path in folder.iterdir():
+                zipped.write(path, f"{system}/{path.name}")
+    demo, url = launch_listen_tab(service)
+    try:
+        client = Client(url, verbose=False, download_files=False)
+        create = {"test_name": "zip", "test_kind": "ab", "attention": 1, "reference_system": "",
+                  "upload": handle_file(str(archive)), "api_name": "/listen_create_zip"}
+        with pytest.raises(Exception, match="needs the admin token"):
+            client.predict(token="wrong-token", **create)
+        created, test_id, _ = client.predict(token="correct-horse-battery", **create)
+        assert f"?test={test_id}" in created or f"test={test_id}" in created
+        assert service.summary(test_id).systems == ("one", "two")
+        with pytest.raises(Exception, match="needs the admin token"):
+            client.predict("", test_id, False, api_name="/listen_export")
+        exported = client.predict("correct-horse-battery", test_id, False, api_name="/listen_export")
+        assert len(exported) == 2
+    finally:
+        demo.close()
