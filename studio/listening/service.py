@@ -258,8 +258,9 @@ class ListeningService:
             return TrialView(assignment.position, total or 0, test.kind, info.question,  # type: ignore[arg-type]
                              info.choices, tuple(self._load(s) for s in samples), samples[0].text)
 
-    def confirm_played(self, token: str, slot: Slot) -> None:
-        """Record that side `slot` of the current trial played to its end; refused if that is too soon."""
+    def confirm_played(self, token: str, slot: Slot) -> tuple[Slot, ...]:
+        """Record that side `slot` of the current trial played to its end (refused if that is too soon);
+        returns the sides of this trial heard to the end so far."""
         with self.store.transaction() as session:
             rater, test = self._rater(session, token)
             assignment = self._served(session, rater)
@@ -275,6 +276,7 @@ class ListeningService:
             attribute = "played_a_at" if slot == "A" else "played_b_at"
             if getattr(assignment, attribute) is None:
                 setattr(assignment, attribute, self.clock())
+            return _played_sides(assignment, len(samples))
 
     def vote(self, token: str, answer: str) -> None:
         """The rater's answer to their current trial; refused until every side was played to the end."""
@@ -284,8 +286,7 @@ class ListeningService:
                 raise ListeningError(f"the listening test {test.name!r} was closed; it takes no more votes")
             assignment = self._served(session, rater)
             samples = _displayed(assignment)
-            unplayed = [slot for slot, played in zip("AB", (assignment.played_a_at, assignment.played_b_at)[:len(samples)])
-                        if played is None]
+            unplayed = [slot for slot in ("A", "B")[:len(samples)] if slot not in _played_sides(assignment, len(samples))]
             if unplayed:
                 raise ListeningError(f"play sample {' and '.join(unplayed)} to the end before voting")
             value = canonical_value(test.kind, answer, assignment.swapped)  # type: ignore[arg-type]
@@ -390,6 +391,11 @@ def _count(session: Session, model: type[TrialRow | RaterRow | VoteRow], test_id
 
 def _hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
+
+
+def _played_sides(assignment: AssignmentRow, sides: int) -> tuple[Slot, ...]:
+    played = {"A": assignment.played_a_at, "B": assignment.played_b_at}
+    return tuple(slot for slot in ("A", "B")[:sides] if played[slot] is not None)  # type: ignore[misc]
 
 
 def _displayed(assignment: AssignmentRow) -> list[SampleRow]:

@@ -76,8 +76,8 @@ def _rater_view(service: ListeningService) -> None:
 
     @user_errors
     def played(rater: RaterSession | None, slot: str) -> str:
-        service.confirm_played(_token(rater), slot)  # type: ignore[arg-type]
-        return f"Sample {slot} heard to the end."
+        sides = service.confirm_played(_token(rater), slot)  # type: ignore[arg-type]
+        return f"Heard to the end: {', '.join(sides)}"
 
     @user_errors
     def vote(rater: RaterSession | None, choice: str | None):

@@ -78,11 +78,11 @@ def test_no_vote_before_every_side_has_played_to_its_end(service, tmp_path, cloc
     with pytest.raises(ListeningError, match="play it to the end"):  # an "ended" report that comes too soon
         service.confirm_played(token, "A")
     clock.advance(trial.slots[0].duration / 2)
-    service.confirm_played(token, "A")
+    assert service.confirm_played(token, "A") == ("A",)
     with pytest.raises(ListeningError, match="play sample B"):
         service.vote(token, "A")
     clock.advance(trial.slots[1].duration)
-    service.confirm_played(token, "B")
+    assert service.confirm_played(token, "B") == ("A", "B")
     with pytest.raises(ConfigError, match="not an answer"):
         service.vote(token, "C")
     service.vote(token, "A")

@@ -22,9 +22,9 @@ def rater_page():
         browser.close()
 
 
-def play_to_the_end(page: Page, side: str) -> None:
+def play_to_the_end(page: Page, side: str, heard: str) -> None:
     page.locator(f"#listen-audio-{side.lower()} button[aria-label='Play']").click()
-    expect(page.locator("#listen-heard")).to_contain_text(f"Sample {side} heard to the end", timeout=20_000)
+    expect(page.locator("#listen-heard")).to_contain_text(f"Heard to the end: {heard}", timeout=20_000)
 
 
 def test_a_rater_completes_an_ab_test_and_the_leaderboard_shows_it(tmp_path, rater_page, output_dir):
@@ -42,8 +42,8 @@ def test_a_rater_completes_an_ab_test_and_the_leaderboard_shows_it(tmp_path, rat
             if number == 1:
                 page.locator("#listen-vote").click()  # before listening: the server refuses the vote
                 expect(page.get_by_text("play sample A and B to the end before voting").first).to_be_visible()
-            play_to_the_end(page, "A")
-            play_to_the_end(page, "B")
+            play_to_the_end(page, "A", "A")
+            play_to_the_end(page, "B", "A, B")
             if number == 1:
                 page.screenshot(path=str(output_dir / "listen-trial.png"), full_page=True)
             page.locator("#listen-vote").click()
