@@ -255,8 +255,10 @@ class ListeningService:
                                    .where(AssignmentRow.rater_id == rater.id))
             samples = _displayed(assignment)
             info = kind_info(test.kind)
-            return TrialView(assignment.position, total or 0, test.kind, info.question,  # type: ignore[arg-type]
-                             info.choices, tuple(self._load(s) for s in samples), samples[0].text)
+            position, paths, text = assignment.position, [s.path for s in samples], samples[0].text
+        # Files are read after the commit, so a rater's download never holds the database's write lock.
+        return TrialView(position, total or 0, test.kind, info.question,  # type: ignore[arg-type]
+                         info.choices, tuple(self._load(path) for path in paths), text)
 
     def confirm_played(self, token: str, slot: Slot) -> tuple[Slot, ...]:
         """Record that side `slot` of the current trial played to its end (refused if that is too soon);
@@ -369,10 +371,10 @@ class ListeningService:
             raise ListeningError("this trial has not been served yet; load it before playing or voting")
         return assignment
 
-    def _load(self, sample: SampleRow) -> Audio:
-        """The sample with fresh ±1 LSB dither (inaudible, about -90 dBFS): each serving is a different
+    def _load(self, relative_path: str) -> Audio:
+        """A sample with fresh ±1 LSB dither (inaudible, about -90 dBFS): each serving is a different
         file, so a player URL or content hash cannot reveal an identical pair or a repeated sample."""
-        audio = load_audio(self.store.data_dir / sample.path)
+        audio = load_audio(self.store.data_dir / relative_path)
         dither = self._numpy_random.integers(-1, 2, len(audio.samples)) / 32767
         return Audio(np.clip(audio.samples + dither, -1.0, 1.0).astype(np.float32), audio.sample_rate)
 
