@@ -53,7 +53,8 @@ def canonical_value(kind: Kind, answer: str, swapped: bool) -> float:
     """The vote's canonical value (see module doc) from the displayed answer and the rater's side swap."""
     info = kind_info(kind)
     if answer not in info.choices:
-        raise ConfigError(f"{answer!r} is not an answer to a {info.title} trial; choose one of: {', '.join(info.choices)}")
+        raise ConfigError(f"{answer!r} is not an answer to a {info.title} trial; "
+                          f"choose one of: {', '.join(info.choices)}")
     if kind == "mos":
         return float(answer.split()[0])
     if kind == "ab":

@@ -65,7 +65,8 @@ class TestOptions:
             raise ConfigError("a listening test needs a name of 1 to 200 characters")
         kind_info(self.kind)
         if not 0 <= self.attention_checks <= MAX_ATTENTION_CHECKS:
-            raise ConfigError(f"attention_checks must be between 0 and {MAX_ATTENTION_CHECKS}; got {self.attention_checks}")
+            raise ConfigError(f"attention_checks must be between 0 and {MAX_ATTENTION_CHECKS}; "
+                              f"got {self.attention_checks}")
         if not -60 <= self.target_lufs <= -5:
             raise ConfigError(f"target_lufs must be between -60 and -5 LUFS; got {self.target_lufs}")
         if (self.kind == "cmos") != bool(self.reference_system):
@@ -179,7 +180,8 @@ class ListeningService:
     def summary(self, test_id: str) -> TestSummary:
         with self.store.transaction() as session:
             test = self._test(session, test_id)
-            items = session.scalar(select(func.count(func.distinct(SampleRow.item))).where(SampleRow.test_id == test_id))
+            items = session.scalar(select(func.count(func.distinct(SampleRow.item)))
+                                   .where(SampleRow.test_id == test_id))
             return TestSummary(test.id, test.name, test.kind, test.status,  # type: ignore[arg-type]
                                tuple(s.name for s in test.systems), items or 0, _count(session, TrialRow, test_id),
                                _count(session, RaterRow, test_id), _count(session, VoteRow, test_id), test.target_lufs)
@@ -288,7 +290,8 @@ class ListeningService:
                 raise ListeningError(f"the listening test {test.name!r} was closed; it takes no more votes")
             assignment = self._served(session, rater)
             samples = _displayed(assignment)
-            unplayed = [slot for slot in ("A", "B")[:len(samples)] if slot not in _played_sides(assignment, len(samples))]
+            played = _played_sides(assignment, len(samples))
+            unplayed = [slot for slot in ("A", "B")[:len(samples)] if slot not in played]
             if unplayed:
                 raise ListeningError(f"play sample {' and '.join(unplayed)} to the end before voting")
             value = canonical_value(test.kind, answer, assignment.swapped)  # type: ignore[arg-type]

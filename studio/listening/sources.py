@@ -48,7 +48,8 @@ def from_tts(systems: Sequence[System], prompts: Sequence[str], cache_dir: Path)
     for system in systems:
         samples = {}
         for number, prompt in enumerate(prompts, start=1):
-            key = hashlib.sha256(f"{system.adapter_id}\n{options_to_text(system.options)}\n{prompt}".encode()).hexdigest()
+            identity = f"{system.adapter_id}\n{options_to_text(system.options)}\n{prompt}"
+            key = hashlib.sha256(identity.encode()).hexdigest()
             path = cache_dir / f"{key}.wav"
             if path.is_file():
                 audio = load_audio(path)
@@ -96,7 +97,8 @@ def from_zip(archive: Path) -> SystemSamples:
             if sum(m.file_size for m in members) > MAX_ZIP_BYTES:
                 raise AudioError(f"the archive unpacks to more than {MAX_ZIP_BYTES >> 30} GiB of audio; split the test")
             paths = [PurePosixPath(m.filename) for m in members]
-            strip = 1 if paths and all(len(p.parts) == 3 for p in paths) and len({p.parts[0] for p in paths}) == 1 else 0
+            wrapped = paths and all(len(p.parts) == 3 for p in paths) and len({p.parts[0] for p in paths}) == 1
+            strip = 1 if wrapped else 0  # one top folder around the system folders
             result: SystemSamples = {}
             for member, path in zip(members, paths):
                 parts = path.parts[strip:]
@@ -118,7 +120,8 @@ def _is_audio_member(name: str) -> bool:
 
 def _checked(samples: SystemSamples) -> SystemSamples:
     if len(samples) < 2:
-        raise ConfigError(f"a listening test needs at least 2 systems; got {len(samples)} ({', '.join(samples) or 'none'})")
+        raise ConfigError(f"a listening test needs at least 2 systems; "
+                          f"got {len(samples)} ({', '.join(samples) or 'none'})")
     items = [set(s) for s in samples.values()]
     common = set.intersection(*items)
     if not common:

@@ -104,7 +104,8 @@ def leaderboard(records: Sequence[VoteRecord], test_id: str, kind: str, include_
                        len(flagged), include_flagged, options)
 
 
-def fit_bradley_terry(wins: np.ndarray, prior: float = StatsOptions.prior, start: np.ndarray | None = None) -> np.ndarray:
+def fit_bradley_terry(wins: np.ndarray, prior: float = StatsOptions.prior,
+                      start: np.ndarray | None = None) -> np.ndarray:
     """Log-strengths s maximising Σ wins[i, j]·log σ(s_i − s_j) − prior/2·|s|², mean zero.
 
     `wins[i, j]` counts votes where i beat j (a tie adds 0.5 to both directions). The likelihood

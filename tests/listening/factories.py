@@ -27,7 +27,8 @@ class FakeClock:
         self.now += seconds
 
 
-def tone_folders(root: Path, systems: dict[str, float], items: int = 2, seconds: float = TONE_SECONDS) -> dict[str, Path]:
+def tone_folders(root: Path, systems: dict[str, float], items: int = 2,
+                 seconds: float = TONE_SECONDS) -> dict[str, Path]:
     """One folder of tone WAVs per system (system name -> amplitude), with matching file names."""
     folders = {}
     for number, (system, amplitude) in enumerate(systems.items()):

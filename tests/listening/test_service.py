@@ -146,7 +146,8 @@ def test_export_alone_recomputes_the_live_leaderboard(service, tmp_path, clock):
     made = ab_test(service, tmp_path / "src", {"a": 0.2, "b": 0.3, "c": 0.4}, items=2, attention_checks=1)
     rng = np.random.default_rng(0)
     for _ in range(5):
-        rate_all(service, clock, service.join(made.id).token, lambda trial: str(rng.choice(["A", "B", "No preference"])))
+        rate_all(service, clock, service.join(made.id).token,
+                 lambda trial: str(rng.choice(["A", "B", "No preference"])))
     rate_all(service, clock, service.join(made.id).token, lambda trial: "A")  # fails the identical-pair check
     for include_flagged in (False, True):
         live = service.leaderboard(made.id, include_flagged)
