@@ -145,7 +145,8 @@ def _pairwise(all_records: Sequence[VoteRecord], used: Sequence[VoteRecord],
     score = np.array([(r.value + 1) / 2 for r in used], dtype=float)
     # Centre on the vote-weighted mean: a system with few votes then cannot widen everyone's interval.
     anchor = np.bincount(first, minlength=k) + np.bincount(second, minlength=k)
-    fit = fit_bradley_terry(_wins(first, second, score, np.ones(len(used)), k), options.prior)
+    won = _wins(first, second, score, np.ones(len(used)), k)
+    fit = fit_bradley_terry(won, options.prior)
     strength = _centred(fit, anchor)
     lower, upper = _bootstrap_interval(first, second, score, fit, anchor, options)
     counts = np.zeros((k, 3), dtype=int)  # wins, losses, ties
@@ -156,7 +157,6 @@ def _pairwise(all_records: Sequence[VoteRecord], used: Sequence[VoteRecord],
     order = sorted(range(k), key=lambda i: (-lower[i], -strength[i], systems[i]))
     rows = [PairwiseRow(systems[i], rank, float(strength[i]), float(lower[i]), float(upper[i]), *map(int, counts[i]))
             for rank, i in enumerate(order, start=1)]
-    won = _wins(first, second, score, np.ones(len(used)), k)
     played = won + won.T
     with np.errstate(invalid="ignore", divide="ignore"):
         rate = np.where(played > 0, won / played, np.nan)
