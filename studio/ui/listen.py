@@ -7,6 +7,7 @@ someone else; playback and vote rules are checked by the service, not by this pa
 
 from __future__ import annotations
 
+import tempfile
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -202,7 +203,9 @@ def _admin_view(service: ListeningService) -> None:
 
     @user_errors
     def export_test(token: str, test: str, flagged: bool):
-        exported = service.export(test.strip(), token, include_flagged=flagged)
+        # A fresh temporary folder: Gradio serves downloads from there wherever STUDIO_DATA_DIR points.
+        download = Path(tempfile.mkdtemp(prefix="listen-export-"))
+        exported = service.export(test.strip(), token, download, include_flagged=flagged)
         return [str(exported.votes), str(exported.leaderboard)]
 
     @user_errors
