@@ -275,3 +275,19 @@ def test_tts_systems_are_read_one_per_line():
     assert [s.label for s in systems] == ["piper-joe", "piper-joe [length_scale=1.3]"]
     with pytest.raises(ConfigError, match="unknown adapter"):
         systems_from_lines("no-such-voice")
+
+
+def test_the_command_line_recomputes_the_leaderboard_from_an_export(service, tmp_path, clock, capsys):
+    from studio.listening.__main__ import main
+
+    made = ab_test(service, tmp_path / "src", attention_checks=0)
+    rate_all(service, clock, service.join(made.id).token, prefer_higher_pitch)
+    files = service.export(made.id, folder=tmp_path / "export")
+    assert main([str(files.votes)]) == 0
+    printed = capsys.readouterr().out
+    assert printed.splitlines()[0].startswith(f"# test {made.id} (ab): 2 votes from 1 raters")
+    assert printed.splitlines()[1].startswith("system,rank,strength") and printed.splitlines()[2].startswith("beta,1,")
+    assert main([str(tmp_path / "missing.csv")]) == 1
+    (tmp_path / "other.csv").write_text("a,b\n1,2\n")
+    assert main([str(tmp_path / "other.csv")]) == 1
+    assert "not a listening-test vote export" in capsys.readouterr().err
