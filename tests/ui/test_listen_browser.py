@@ -3,35 +3,22 @@
 from __future__ import annotations
 
 import pytest
-from playwright.sync_api import Page, expect, sync_playwright
+from playwright.sync_api import Page, expect
 
 from tests.listening.factories import ab_test, launch_listen_tab, make_service
 
 pytestmark = pytest.mark.browser
-
-CHROMIUM = "/usr/bin/chromium"  # Debian's; playwright never downloads a browser here
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--no-first-run"]
-
-
-@pytest.fixture
-def rater_page():
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield browser.new_page(viewport={"width": 1300, "height": 1500})
-        browser.close()
-
 
 def play_to_the_end(page: Page, side: str, heard: str) -> None:
     page.locator(f"#listen-audio-{side.lower()} button[aria-label='Play']").click()
     expect(page.locator("#listen-heard")).to_contain_text(f"Heard to the end: {heard}", timeout=20_000)
 
 
-def test_a_rater_completes_an_ab_test_and_the_leaderboard_shows_it(tmp_path, rater_page, output_dir):
+def test_a_rater_completes_an_ab_test_and_the_leaderboard_shows_it(tmp_path, browser_page, output_dir):
     service = make_service(tmp_path / "data")
     made = ab_test(service, tmp_path / "src", {"alpha": 0.2, "beta": 0.4}, items=2, attention_checks=0)
     demo, url = launch_listen_tab(service)
-    page = rater_page
+    page = browser_page
     try:
         page.goto(f"{url}?test={made.id}")  # the shareable link fills in the test
         expect(page.locator("#listen-test-id textarea")).to_have_value(made.id, timeout=20_000)
