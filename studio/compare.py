@@ -8,7 +8,7 @@ a bad *input* (audio, text) raises before any system starts.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Iterator
+from typing import Callable, Iterator
 
 import pandas as pd
 
@@ -63,48 +63,37 @@ def synthesize_each(systems: list[System], text: str, judge: System | None = Non
             yield SynthesisOutcome(system, error=str(error))
 
 
-def recognition_table(outcomes: list[RecognitionOutcome]) -> pd.DataFrame:
-    """One row per system: error rates, RTFx and per-stage seconds ('n/m' where the engine hides a stage)."""
-    rows = []
-    for outcome in outcomes:
-        row: dict = {"system": outcome.system.label}
-        if outcome.error:
-            row["error"] = outcome.error
-        else:
-            t, scored = outcome.transcription, outcome.scored
-            row.update({
-                "WER (normalised)": scored.value("wer"), "WER (raw)": scored.value("wer_raw"),
-                "CER (normalised)": scored.value("cer"), "RTFx": t.rtfx, "processing s": t.processing_seconds,
-                **{f"{name} s": seconds for name, seconds in t.stage_seconds.items()},
-                "audio s": t.audio_duration, "model load s": t.load_seconds, "device": t.device,
-                "not measured": "; ".join(t.not_measured),
-            })
-        rows.append(row)
-    return _rounded(pd.DataFrame(rows))
+def recognition_columns(outcome: RecognitionOutcome) -> dict:
+    """Error rates, RTFx and per-stage seconds; stages the engine hides are named under 'not measured'."""
+    t, scored = outcome.transcription, outcome.scored
+    return {
+        "WER (normalised)": scored.value("wer"), "WER (raw)": scored.value("wer_raw"),
+        "CER (normalised)": scored.value("cer"), "RTFx": t.rtfx, "processing s": t.processing_seconds,
+        **{f"{name} s": seconds for name, seconds in t.stage_seconds.items()},
+        "audio s": t.audio_duration, "model load s": t.load_seconds, "device": t.device,
+        "not measured": "; ".join(t.not_measured),
+    }
 
 
-def synthesis_table(outcomes: list[SynthesisOutcome]) -> pd.DataFrame:
-    """One row per system: speed (RTF, time to first audio) and the automatic quality scores."""
-    rows = []
-    for outcome in outcomes:
-        row: dict = {"system": outcome.system.label}
-        if outcome.error:
-            row["error"] = outcome.error
-        else:
-            s, scored = outcome.synthesis, outcome.scored
-            row.update({
-                "RTF": s.rtf, "time to first audio s": s.time_to_first_audio, "synthesis s": s.processing_seconds,
-                "audio s": s.audio.duration, "chunks": s.chunks,
-                "round-trip WER": scored.value("wer"), "DNSMOS OVRL": scored.value("dnsmos"),
-                "DNSMOS SIG": scored.value("dnsmos_sig"), "DNSMOS BAK": scored.value("dnsmos_bak"),
-                "speaker similarity": scored.value("speaker_similarity"),
-                "judge heard": scored.judge_transcription.text if scored.judge_transcription else None,
-                "model load s": s.load_seconds, "device": s.device,
-                "skipped": "; ".join(f"{k}: {v}" for k, v in scored.skipped.items()),
-            })
-        rows.append(row)
-    return _rounded(pd.DataFrame(rows))
+def synthesis_columns(outcome: SynthesisOutcome) -> dict:
+    """Speed (RTF, time to first audio) and the automatic quality scores."""
+    s, scored = outcome.synthesis, outcome.scored
+    return {
+        "RTF": s.rtf, "time to first audio s": s.time_to_first_audio, "synthesis s": s.processing_seconds,
+        "audio s": s.audio.duration, "chunks": s.chunks,
+        "round-trip WER": scored.value("wer"), "DNSMOS OVRL": scored.value("dnsmos"),
+        "DNSMOS SIG": scored.value("dnsmos_sig"), "DNSMOS BAK": scored.value("dnsmos_bak"),
+        "speaker similarity": scored.value("speaker_similarity"),
+        "judge heard": scored.judge_transcription.text if scored.judge_transcription else None,
+        "model load s": s.load_seconds, "device": s.device,
+        "skipped": "; ".join(f"{k}: {v}" for k, v in scored.skipped.items()),
+    }
 
 
-def _rounded(frame: pd.DataFrame) -> pd.DataFrame:
-    return frame.round(3).dropna(axis=1, how="all")
+def outcome_table(outcomes: list, columns: Callable[..., dict]) -> pd.DataFrame:
+    """One row per system: its label, then `columns(outcome)`, or its error."""
+    rows = [
+        {"system": o.system.label, **({"error": o.error} if o.error else columns(o))}
+        for o in outcomes
+    ]
+    return pd.DataFrame(rows).round(3).dropna(axis=1, how="all")

@@ -7,6 +7,7 @@ before reading the clock, so asynchronous kernels are counted where they run.
 from __future__ import annotations
 
 import logging
+import os
 import time
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -26,7 +27,12 @@ def cuda_available() -> bool:
 
 
 def resolve_device(preference: str = "auto") -> str:
-    """'cuda' or 'cpu'. 'auto' takes CUDA when present; an explicit 'cuda' without a GPU falls back to CPU and logs it."""
+    """'cuda' or 'cpu'. 'auto' takes CUDA when present; an explicit 'cuda' without a GPU falls back to CPU and logs it.
+
+    The environment variable STUDIO_DEVICE (auto/cpu/cuda) overrides 'auto' for the whole app.
+    """
+    if preference == "auto":
+        preference = os.environ.get("STUDIO_DEVICE", "auto").strip().lower() or "auto"
     if preference not in DEVICES:
         from studio.errors import ConfigError
 

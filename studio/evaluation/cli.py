@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import os
 import sys
 from pathlib import Path
 
@@ -11,7 +12,11 @@ from studio.errors import StudioError
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("config", type=Path, help="evaluation YAML, e.g. evals/configs/demo_asr.yaml")
+    from studio.cli import add_config_argument
+
+    parser.add_argument("eval_config", metavar="CONFIG", type=Path,
+                        help="evaluation YAML, e.g. evals/configs/demo_asr.yaml")
+    add_config_argument(parser)  # --config studio.yaml: which models exist (own models included)
     parser.add_argument("--output", type=Path, help="results folder (overrides the config's output)")
     parser.add_argument("--limit", type=int, help="only the first N items of each dataset")
     parser.add_argument("--device", choices=("auto", "cpu", "cuda"), help="overrides the config's device")
@@ -36,6 +41,7 @@ def run(args: argparse.Namespace, prog: str = "studio eval") -> int:
     """Run the evaluation with a tqdm bar; a `StudioError` becomes one line on stderr and exit code 2."""
     from tqdm import tqdm
 
+    from studio.cli import apply_config_argument
     from studio.evaluation import load_config, run_evaluation
 
     bar = None
@@ -48,7 +54,10 @@ def run(args: argparse.Namespace, prog: str = "studio eval") -> int:
         bar.set_postfix_str(message[:50])
 
     try:
-        config = load_config(args.config)
+        apply_config_argument(args)
+        if args.config:  # Ray workers read the models from the environment
+            os.environ["STUDIO_CONFIG"] = str(Path(args.config).resolve())
+        config = load_config(args.eval_config)
         config = config.with_overrides(output=args.output, limit=args.limit, device=args.device,
                                        max_batch_size=args.max_batch_size, ray=ray_settings(config, args))
         result = run_evaluation(config, progress)

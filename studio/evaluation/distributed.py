@@ -12,6 +12,7 @@ out, Ctrl-C included. Ray is imported only here, only when a run asks for it.
 
 from __future__ import annotations
 
+import os
 import time
 import uuid
 from collections import deque
@@ -28,6 +29,14 @@ from studio.evaluation.runner import (WINDOW_SECONDS, RunState, batches_natively
 REPO_ROOT = Path(__file__).resolve().parents[2]
 POLL_SECONDS = 0.5  # how often the driver looks at the cancel flag while batches run
 ACTOR_NAMESPACE = "speech-studio"  # actors are named here, so `ray list actors` shows whose they are
+
+
+def worker_environment() -> dict[str, str]:
+    """What actors need to import the studio and offer the same models as this process."""
+    env = {"PYTHONPATH": str(REPO_ROOT)}
+    if os.environ.get("STUDIO_CONFIG"):
+        env["STUDIO_CONFIG"] = str(Path(os.environ["STUDIO_CONFIG"]).resolve())
+    return env
 
 
 class RecognitionWorker:
@@ -82,7 +91,7 @@ class RayExecutor:
         if self.owns_ray:
             try:
                 ray.init(address=None if settings.address == "local" else settings.address,
-                         runtime_env={"env_vars": {"PYTHONPATH": str(REPO_ROOT)}},
+                         runtime_env={"env_vars": worker_environment()},
                          include_dashboard=False, log_to_driver=False)
             except (ConnectionError, RuntimeError, ValueError) as error:
                 reason = " ".join(str(error).split())  # one line: the CLI prints errors as one

@@ -6,7 +6,7 @@ import logging
 
 import gradio as gr
 
-from studio.ui import about, recognize, synthesize
+from studio.ui import about, listen, models, recognize, synthesize
 
 TITLE = "Speech Studio"
 INTRO = ("Hear and measure speech models side by side: recognition (Whisper, PocketSphinx) and synthesis "
@@ -16,14 +16,25 @@ INTRO = ("Hear and measure speech models side by side: recognition (Whisper, Poc
 def build_app() -> gr.Blocks:
     with gr.Blocks(title=TITLE) as demo:
         gr.Markdown(f"# {TITLE}\n{INTRO}")
-        with gr.Tab("Recognize"):
-            recognize.build()
-        with gr.Tab("Synthesize"):
-            synthesize.build()
-        with gr.Tab("About / system"):
-            about_outputs = about.build()
+        with gr.Tabs() as tabs:
+            with gr.Tab("Recognize", id="recognize"):
+                recognize.build()
+            with gr.Tab("Synthesize", id="synthesize"):
+                synthesize.build()
+            with gr.Tab("Listen", id="listen"):
+                listen.build()
+            with gr.Tab("Models", id="models"):
+                models.build()
+            with gr.Tab("About / system", id="about"):
+                about_outputs = about.build()
         demo.load(about.refresh, outputs=about_outputs, api_name=False)
+        demo.load(_tab_for_link, outputs=tabs, api_name=False)
     return demo
+
+
+def _tab_for_link(request: gr.Request):
+    """A rater's shared link (?test=ID) opens the Listen tab."""
+    return gr.Tabs(selected="listen") if request and request.query_params.get("test") else gr.Tabs()
 
 
 def launch(host: str = "127.0.0.1", port: int = 7860, share: bool = False) -> None:

@@ -6,7 +6,7 @@ import gradio as gr
 
 from studio.assets import example_recordings
 from studio.audio import load_audio
-from studio.compare import recognition_table, recognize_each
+from studio.compare import outcome_table, recognition_columns, recognize_each
 from studio.ui.common import user_errors
 from studio.ui.systems import MAX_SYSTEMS, filled_slots, follow_labels, slot_label, selected_systems, system_pickers
 
@@ -27,7 +27,7 @@ def run_recognition(audio_path, reference, *system_values):
         outcomes.append(outcome)
         transcripts[slot] = outcome.transcription.text if outcome.transcription else f"⚠ {outcome.error}"
         diffs[slot] = outcome.diff
-        yield *transcripts, *diffs, recognition_table(outcomes)
+        yield *transcripts, *diffs, outcome_table(outcomes, recognition_columns)
 
 
 def build() -> None:

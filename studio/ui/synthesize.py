@@ -7,7 +7,7 @@ import gradio as gr
 from studio.adapters import System, adapter_ids
 from studio.assets import example_texts
 from studio.audio import load_audio
-from studio.compare import synthesis_table, synthesize_each
+from studio.compare import outcome_table, synthesis_columns, synthesize_each
 from studio.ui.common import playable, user_errors
 from studio.ui.systems import MAX_SYSTEMS, NONE, filled_slots, follow_labels, slot_label, selected_systems, system_pickers
 
@@ -25,7 +25,7 @@ def run_synthesis(text, judge_id, reference_voice_path, *system_values):
     for slot, outcome in zip(filled_slots(system_values), synthesize_each(systems, text or "", judge, reference_voice)):
         outcomes.append(outcome)
         audios[slot] = playable(outcome.synthesis.audio) if outcome.synthesis else None
-        yield *audios, synthesis_table(outcomes)  # a failed system shows its error in the table
+        yield *audios, outcome_table(outcomes, synthesis_columns)  # a failed system shows its error in the table
 
 
 def build() -> None:

@@ -116,3 +116,15 @@ def test_unavailable_adapter_says_why():
 def test_device_override_is_validated():
     with pytest.raises(ConfigError, match="device must be one of"):
         get_adapter("pocketsphinx", "tpu")
+
+
+def test_studio_device_overrides_auto(monkeypatch):
+    from studio.timing import resolve_device
+
+    monkeypatch.setenv("STUDIO_DEVICE", "cpu")
+    assert resolve_device("auto") == "cpu"
+    monkeypatch.setenv("STUDIO_DEVICE", "cuda")
+    assert resolve_device("auto") in ("cuda", "cpu")  # falls back to CPU without a GPU
+    monkeypatch.setenv("STUDIO_DEVICE", "gpu0")
+    with pytest.raises(ConfigError, match="device must be one of auto, cpu, cuda; got 'gpu0'"):
+        resolve_device("auto")

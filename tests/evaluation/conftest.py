@@ -31,12 +31,13 @@ def write_config(folder: Path, body: str, name: str = "eval.yaml") -> Path:
     return path
 
 
-@pytest.fixture(scope="session")
-def echo_asr() -> str:
+@pytest.fixture
+def echo_asr():
     """A registered fake ASR adapter: says "the quick brown fox" and refuses clips under one second."""
     from dataclasses import dataclass
 
     from studio.adapters import AdapterInfo, AdapterSpec, ASRAdapter, register
+    from studio.adapters.registry import unregister
     from studio.errors import AudioError
 
     @dataclass(frozen=True)
@@ -63,4 +64,5 @@ def echo_asr() -> str:
             return " ".join("the quick brown fox".split()[:options.words]), {}
 
     register(AdapterSpec(EchoASR.info, EchoASR), replace=True)
-    return "test-echo"
+    yield "test-echo"
+    unregister("test-echo")  # other tests list the registry

@@ -18,7 +18,10 @@ def free_port() -> int:
 
 
 @pytest.fixture(scope="session")
-def app_url():
+def app_url(tmp_path_factory):
+    import os
+
+    os.environ["STUDIO_DATA_DIR"] = str(tmp_path_factory.mktemp("studio-data"))  # listening-test database
     from studio.ui.app import build_app
 
     demo = build_app().queue(default_concurrency_limit=2)

@@ -24,3 +24,9 @@ def test_recognize_and_synthesize_in_the_browser(app_url, browser_page, output_d
     expect(scores).to_contain_text("DNSMOS OVRL")
     assert page.locator("audio").count() >= 3  # one player per system
     page.screenshot(path=str(output_dir / "synthesize.png"), full_page=True)
+
+
+def test_a_rater_link_opens_the_listen_tab(app_url, browser_page):
+    browser_page.goto(f"{app_url}?test=abc123")
+    expect(browser_page.get_by_role("tab", name="Listen")).to_have_attribute("aria-selected", "true", timeout=30_000)
+    expect(browser_page.locator("#listen-test-id textarea, #listen-test-id input").first).to_have_value("abc123")

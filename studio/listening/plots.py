@@ -1,0 +1,22 @@
+"""The win-rate heat map of a pairwise leaderboard (plotly)."""
+
+from __future__ import annotations
+
+import plotly.graph_objects as go
+
+from studio.listening.stats import Leaderboard
+
+
+def win_rate_heatmap(board: Leaderboard) -> go.Figure:
+    """Rows beat columns this often (ties count half); systems in leaderboard order, blank = never compared."""
+    systems = board.systems
+    z = [[None if value != value else value for value in row] for row in board.win_rate]  # NaN -> blank cell
+    text = [["" if value is None else f"{value:.0%}" for value in row] for row in z]
+    figure = go.Figure(go.Heatmap(
+        z=z, x=systems, y=systems, text=text, texttemplate="%{text}", zmin=0, zmax=1, colorscale="RdBu",
+        colorbar={"title": "win rate"},
+        hovertemplate="%{y} beats %{x}: %{z:.0%}<extra></extra>",
+    ))
+    figure.update_layout(title="Win rate (row vs column)", xaxis_title="opponent", yaxis_title="system",
+                         yaxis_autorange="reversed", margin={"l": 40, "r": 20, "t": 50, "b": 40}, height=360)
+    return figure
