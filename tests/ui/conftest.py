@@ -22,6 +22,7 @@ def app_url(tmp_path_factory):
     import os
 
     os.environ["STUDIO_DATA_DIR"] = str(tmp_path_factory.mktemp("studio-data"))  # listening-test database
+    os.environ["STUDIO_RESULTS_DIR"] = str(tmp_path_factory.mktemp("studio-results"))  # Evaluate tab runs
     from studio.ui.app import build_app
 
     demo = build_app().queue(default_concurrency_limit=2)
