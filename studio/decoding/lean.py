@@ -17,7 +17,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-ENCODER_POSITIONS = 1500  # 30 s of audio: Whisper's fixed window (50 encoder positions per second)
+from studio.decoding.options import ENCODER_POSITIONS
 MEL_FRAMES_PER_POSITION = 2  # the second convolution has stride 2
 
 

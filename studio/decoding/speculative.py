@@ -10,7 +10,7 @@ which the tests check on real utterances).
 Roles (one method each), assembled in `SpeculativeDecoder.__init__`:
 - a drafter (`propose`): `ModelDrafter` (a smaller Whisper, through text),
   `EarlyExitDrafter` (the target's first k layers, optionally over a reduced vocabulary),
-  `PromptLookupDrafter` (n-grams already decoded);
+  `PromptLookupDrafter` (n-grams already decoded, or a cheap first-pass transcript);
 - the verifier (`verify`): the full target model over last token + drafts;
 - the acceptance rule (`accept`): the longest prefix of drafts equal to the target's argmax.
 """
@@ -202,16 +202,28 @@ def frequent_vocabulary(rules: LogitRules, size: int, eot: int) -> torch.Tensor:
 
 
 class PromptLookupDrafter:
-    """Drafts by copying what followed the latest earlier occurrence of the last n generated tokens."""
+    """Drafts by copying what followed an earlier occurrence of the last n generated tokens.
 
-    def __init__(self, prompt_length: int, ngram: int = 3):
-        self.prompt_length, self.ngram = prompt_length, ngram
+    LLM prompt lookup searches the prompt; an ASR decoder has no text prompt, so the
+    lookup text is what was generated so far plus, optionally, a `reference`: a cheap
+    first-pass transcript of the same clip (ending in end of text). While the output
+    follows the reference, the draft is simply its next tokens.
+    """
+
+    def __init__(self, prompt_length: int, ngram: int = 3, reference: list[int] | None = None):
+        self.prompt_length, self.ngram, self.reference = prompt_length, ngram, list(reference or [])
 
     def propose(self, sequence: list[int], budget: int) -> list[int]:
         generated = sequence[self.prompt_length:]
-        for n in range(min(self.ngram, len(generated) - 1), 0, -1):
+        if self.reference and generated == self.reference[:len(generated)]:
+            return self.reference[len(generated):len(generated) + budget]
+        for n in range(min(self.ngram, len(generated)), 0, -1):
             tail = generated[-n:]
-            for start in range(len(generated) - n - 1, -1, -1):
+            starts = [s for s in range(len(self.reference) - n) if self.reference[s:s + n] == tail]
+            if starts:  # the occurrence nearest to where the output is (transcripts run in step)
+                start = min(starts, key=lambda s: abs(s - (len(generated) - n)))
+                return self.reference[start + n:start + n + budget]
+            for start in range(len(generated) - n - 1, -1, -1):  # the latest earlier occurrence in the output
                 if generated[start:start + n] == tail:
                     return generated[start + n:start + n + budget]
         return []

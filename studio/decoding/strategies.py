@@ -8,9 +8,6 @@
 - `prompt_lookup`: n-gram drafts from the text decoded so far.
 `audio_ctx` (encoder context trimming, not lossless) and `quantize` (int8 dynamic
 quantisation, not lossless) combine with the lean-family strategies.
-
->>> DecodingOptions(strategy="early_exit", draft_layers=2).lossless
-True
 """
 
 from __future__ import annotations
@@ -18,12 +15,13 @@ from __future__ import annotations
 import copy
 import logging
 from dataclasses import dataclass, field
-from typing import Iterator, Literal
+from typing import Iterator
 
 import numpy as np
 import torch
 
 from studio.decoding.convert import LoadedWhisper, load_whisper
+from studio.decoding.options import DRAFT_MODEL, FIRST_PASS_ADAPTER, GENERATE, DecodingOptions
 from studio.decoding.lean import ENCODER_POSITIONS, LeanWhisper, LogitRules, audio_positions
 from studio.decoding.speculative import (DecodeStats, EarlyExitDrafter, ModelDrafter, PromptLookupDrafter, Round,
                                          SpeculativeDecoder, frequent_vocabulary)
@@ -31,59 +29,6 @@ from studio.errors import ConfigError
 from studio.timing import StageTimer
 
 log = logging.getLogger(__name__)
-
-Strategy = Literal["greedy", "beam", "lean", "speculative", "early_exit", "prompt_lookup"]
-STRATEGIES: tuple[str, ...] = ("greedy", "beam", "lean", "speculative", "early_exit", "prompt_lookup")
-DRAFTING = ("speculative", "early_exit", "prompt_lookup")
-GENERATE = ("greedy", "beam")  # run through transformers' generate
-DRAFT_MODEL = {"base": "tiny.en"}  # the smaller model that drafts for each target
-
-
-@dataclass(frozen=True)
-class DecodingOptions:
-    strategy: Strategy = "lean"
-    beam_size: int = 5  # beam only
-    draft_tokens: int = 5  # drafting strategies: tokens proposed per target step
-    draft_layers: int = 0  # early_exit: decoder layers that draft; 0 = adapt k while decoding
-    draft_vocab: int = 0  # early_exit: draft over the N most frequent tokens (exact verification); 0 = all
-    ngram: int = 3  # prompt_lookup: longest n-gram matched
-    audio_ctx: int = ENCODER_POSITIONS  # encoder positions, 50 per second; 1500 = full 30 s; 0 = fit each clip
-    quantize: bool = False  # int8 dynamic quantisation of every Linear layer (not lossless)
-    batch_size: int = 1  # lean: clips decoded together, bucketed by duration
-    max_new_tokens: int = 224  # Whisper's own limit per 30 s window
-    language: str = "en"  # multilingual models only
-
-    def __post_init__(self):
-        if self.strategy not in STRATEGIES:
-            raise ConfigError(f"strategy must be one of {', '.join(STRATEGIES)}; got {self.strategy!r}")
-        if not 1 <= self.beam_size <= 16:
-            raise ConfigError(f"beam_size must be between 1 and 16; got {self.beam_size}")
-        if not 1 <= self.draft_tokens <= 16:
-            raise ConfigError(f"draft_tokens must be between 1 and 16; got {self.draft_tokens}")
-        if self.draft_layers < 0:
-            raise ConfigError(f"draft_layers must be 0 (adaptive) or a layer count; got {self.draft_layers}")
-        if self.draft_vocab and self.draft_vocab < 256:
-            raise ConfigError(f"draft_vocab must be 0 (all tokens) or at least 256; got {self.draft_vocab}")
-        if not 1 <= self.ngram <= 8:
-            raise ConfigError(f"ngram must be between 1 and 8; got {self.ngram}")
-        if not 0 <= self.audio_ctx <= ENCODER_POSITIONS:
-            raise ConfigError(f"audio_ctx must be 0 (fit each clip) to {ENCODER_POSITIONS} (30 s); got {self.audio_ctx}")
-        if self.audio_ctx != ENCODER_POSITIONS and self.strategy in GENERATE:
-            raise ConfigError(f"audio_ctx needs our own encoder call; strategy={self.strategy} runs transformers' "
-                              "generate, which always encodes 30 s. Use strategy=lean")
-        if not 1 <= self.batch_size <= 64:
-            raise ConfigError(f"batch_size must be between 1 and 64; got {self.batch_size}")
-        if self.batch_size > 1 and self.strategy in DRAFTING:
-            raise ConfigError(f"strategy={self.strategy} decodes one clip at a time; use batch_size=1 "
-                              "(or strategy=lean or greedy to batch)")
-        if not 1 <= self.max_new_tokens <= 440:
-            raise ConfigError(f"max_new_tokens must be between 1 and 440; got {self.max_new_tokens}")
-
-    @property
-    def lossless(self) -> bool:
-        """True when the strategy must reproduce greedy `generate`'s tokens exactly."""
-        return self.strategy != "beam" and self.audio_ctx == ENCODER_POSITIONS and not self.quantize
-
 
 @dataclass(frozen=True)
 class DecodeResult:
@@ -125,6 +70,8 @@ class WhisperDecoding:
                 raise ConfigError(f"Whisper {self.name} has no smaller model to draft for it; speculative decoding "
                                   f"works for {', '.join(DRAFT_MODEL)}. Try strategy=early_exit or prompt_lookup")
             self.variant(DRAFT_MODEL[self.name], options.quantize)
+        if options.strategy == "prompt_lookup" and options.lookup == "first_pass":
+            self._first_pass_adapter()
         if options.language != "en" and not self.target(options).whisper.multilingual:
             raise ConfigError(f"Whisper {self.name} is English-only; use language=en")
 
@@ -258,7 +205,8 @@ class WhisperDecoding:
             drafter = EarlyExitDrafter(target.lean, state, target.rules, special["eot"], len(prompt),
                                        options.draft_layers, vocabulary)
         elif options.strategy == "prompt_lookup":
-            drafter = PromptLookupDrafter(len(prompt), options.ngram)
+            reference = self._first_pass(clip, target, timer) if options.lookup == "first_pass" else []
+            drafter = PromptLookupDrafter(len(prompt), options.ngram, reference)
         else:
             draft = self.variant(DRAFT_MODEL[self.name], options.quantize)
             with timer.stage("draft_encoder"):
@@ -269,6 +217,21 @@ class WhisperDecoding:
         decoder = SpeculativeDecoder(target.lean, target.rules, drafter, options.draft_tokens, special["eot"],
                                      options.max_new_tokens, timer)
         yield from decoder.rounds(state, prompt)
+
+    def _first_pass_adapter(self):
+        from studio.adapters import get_adapter  # the registry imports this package's adapter module
+
+        return get_adapter(FIRST_PASS_ADAPTER, "cpu")
+
+    def _first_pass(self, clip: np.ndarray, target: _Variant, timer: StageTimer) -> list[int]:
+        """faster-whisper tiny.en int8 greedy transcript, in the target's tokens, ending in end of text."""
+        from studio.audio import Audio
+
+        adapter = self._first_pass_adapter()
+        with timer.stage("draft"):
+            text = adapter.transcribe(Audio(clip, 16000), adapter.info.options_type(beam_size=1)).text
+            tokens = target.whisper.tokenizer.encode(" " + text.strip(), add_special_tokens=False) if text else []
+        return tokens + [target.whisper.special["eot"]]
 
     # --- shared steps -------------------------------------------------------------------------
 
