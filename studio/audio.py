@@ -93,9 +93,8 @@ def load_audio(source: str | Path | bytes, limits: Limits | None = None, name: s
             handle.seek(0)
         samples, rate = soundfile.read(handle, dtype="float32", always_2d=True)
     except (soundfile.LibsndfileError, RuntimeError, TypeError) as error:
-        raise AudioError(
-            f"{label}: cannot be read as audio ({error}). Use WAV, FLAC, OGG/Opus or MP3."
-        ) from None
+        reason = str(error).rsplit(": ", 1)[-1].strip(" .")  # libsndfile names the server path first; drop it
+        raise AudioError(f"{label}: cannot be read as audio ({reason}). Use WAV, FLAC, OGG/Opus or MP3.") from None
     return from_array(samples, rate, limits)
 
 

@@ -25,3 +25,7 @@ class ConfigError(StudioError):
 
 class ModelUnavailable(StudioError):
     """A model whose package, binary or weights are missing on this machine."""
+
+
+class OutOfMemory(ModelUnavailable):
+    """A model that does not fit in the GPU or host memory left for it."""

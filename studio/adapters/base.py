@@ -76,6 +76,7 @@ class Synthesis:
     not_measured: tuple[str, ...] = ()
     load_seconds: float = 0.0
     device: str = "cpu"
+    details: dict[str, Any] = field(default_factory=dict)  # e.g. peak GPU memory, dtype
 
     @property
     def rtf(self) -> float:
@@ -181,6 +182,7 @@ class TTSAdapter(Adapter):
                     first = time.perf_counter() - start
                 chunks.append(chunk)
             elapsed = time.perf_counter() - start
+            details = self.run_details()
         samples = np.concatenate(chunks) if chunks else np.zeros(0, np.float32)
         return Synthesis(
             audio=Audio(np.clip(samples, -1.0, 1.0).astype(np.float32), self.sample_rate),
@@ -194,7 +196,12 @@ class TTSAdapter(Adapter):
             not_measured=self.info.not_measured,
             load_seconds=self.load_seconds,
             device=self.device,
+            details=details,
         )
+
+    def run_details(self) -> dict[str, Any]:
+        """Details of the synthesis that just finished (read once `_stream` is exhausted); none by default."""
+        return {}
 
     def front_end(self, text: str) -> str:
         """Text normalisation before the voice; identity unless the voice needs one."""

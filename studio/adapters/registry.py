@@ -36,6 +36,16 @@ def register(spec: AdapterSpec, replace: bool = False) -> None:
     _specs[spec.info.id] = spec
 
 
+def unregister(adapter_id: str) -> AdapterSpec:
+    """Unload and remove an adapter, so that it is no longer offered (a config's allow-list)."""
+    unload(adapter_id)
+    return _specs.pop(adapter_id)
+
+
+def adapter_spec(adapter_id: str) -> AdapterSpec:
+    return _spec(adapter_id)
+
+
 def adapter_ids(task: Task | None = None, only_available: bool = False) -> list[str]:
     return [
         i for i, s in _specs.items()

@@ -1,0 +1,87 @@
+"""The adapter types a `studio.yaml` entry can name, and how each builds its adapter.
+
+Builders import their engines when called, so reading a config never imports torch.
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Callable
+
+from studio.adapters.base import Adapter, AdapterInfo, Task
+from studio.adapters.hf_options import CTCOptions, Seq2SeqOptions, SpeechT5Options, VitsOptions
+from studio.adapters.torch_runtime import Placement
+from studio.adapters.whisper_ct2 import WhisperOptions
+
+if TYPE_CHECKING:
+    from studio.adapters.zoo_config import ModelEntry
+
+
+@dataclass(frozen=True)
+class AdapterType:
+    name: str  # the `type:` in studio.yaml
+    task: Task
+    family: str
+    decoding: str
+    options_type: type
+    stages: tuple[str, ...]
+    required_files: tuple[str, ...]  # files a local model folder must hold
+    packages: tuple[tuple[str, str], ...]  # (import name, pip name) it needs
+    build: Callable[["ModelEntry", AdapterInfo, Placement], Adapter]
+    extra_keys: tuple[str, ...] = ()  # entry keys beyond the common ones
+
+
+def _faster_whisper(entry: "ModelEntry", info: AdapterInfo, placement: Placement) -> Adapter:
+    from studio.adapters.whisper_ct2 import FasterWhisperAdapter, compute_type_for
+
+    # CTranslate2 runs int8 well on CPU, so "auto" keeps the bundled models' choice rather than float32.
+    compute_type = compute_type_for(placement.device, "auto" if entry.dtype == "auto" else placement.dtype)
+    return FasterWhisperAdapter(info, lambda: entry.source.location, placement.device, compute_type)
+
+
+def _hf(module: str, adapter_class: str) -> Callable[["ModelEntry", AdapterInfo, Placement], Adapter]:
+    def build(entry: "ModelEntry", info: AdapterInfo, placement: Placement) -> Adapter:
+        cls: Any = getattr(importlib.import_module(module), adapter_class)
+        if entry.vocoder is not None:
+            return cls(info, entry.source.location, placement, entry.vocoder.location, entry.speaker_embedding)
+        return cls(info, entry.source.location, placement)
+
+    return build
+
+
+_TRANSFORMERS = (("torch", "torch"), ("transformers", "transformers"))
+
+ADAPTER_TYPES: dict[str, AdapterType] = {t.name: t for t in (
+    AdapterType(
+        name="faster-whisper", task="asr", family="Whisper (CTranslate2)",
+        decoding="autoregressive encoder-decoder, beam or greedy search", options_type=WhisperOptions,
+        stages=("features", "encoder", "decoder", "other"), required_files=("model.bin", "config.json"),
+        packages=(("faster_whisper", "faster-whisper"),), build=_faster_whisper,
+    ),
+    AdapterType(
+        name="hf-ctc", task="asr", family="CTC (transformers AutoModelForCTC)",
+        decoding="non-autoregressive: one forward pass, greedy CTC", options_type=CTCOptions,
+        stages=("features", "acoustic_model", "ctc_decode"), required_files=("config.json",),
+        packages=_TRANSFORMERS, build=_hf("studio.adapters.hf_asr", "HFCTCAdapter"),
+    ),
+    AdapterType(
+        name="hf-seq2seq", task="asr", family="Encoder-decoder (transformers AutoModelForSpeechSeq2Seq)",
+        decoding="autoregressive encoder-decoder, beam or greedy search", options_type=Seq2SeqOptions,
+        stages=("features", "encoder", "decoder", "detokenize"), required_files=("config.json",),
+        packages=_TRANSFORMERS, build=_hf("studio.adapters.hf_asr", "HFSeq2SeqAdapter"),
+    ),
+    AdapterType(
+        name="hf-vits", task="tts", family="VITS (transformers VitsModel)",
+        decoding="non-autoregressive: text encoder, durations, flow and HiFi-GAN in one pass", options_type=VitsOptions,
+        stages=("tokenize", "text_encoder", "duration_predictor", "flow", "vocoder"), required_files=("config.json",),
+        packages=_TRANSFORMERS, build=_hf("studio.adapters.hf_tts", "HFVitsAdapter"),
+    ),
+    AdapterType(
+        name="hf-speecht5", task="tts", family="SpeechT5 + HiFi-GAN (transformers)",
+        decoding="autoregressive: spectrogram frame by frame until the stop token, then a HiFi-GAN vocoder",
+        options_type=SpeechT5Options, stages=("tokenize", "encoder", "decoder", "vocoder"),
+        required_files=("config.json",), packages=(*_TRANSFORMERS, ("sentencepiece", "sentencepiece")),
+        build=_hf("studio.adapters.hf_tts", "HFSpeechT5Adapter"), extra_keys=("vocoder", "speaker_embedding"),
+    ),
+)}

@@ -1,0 +1,99 @@
+"""Side-by-side runs for the Recognize and Synthesize tabs: several systems, one input.
+
+Each system's outcome is yielded as soon as it finishes. A system that cannot run (its
+model is missing, its options are wrong) gets its own error and the others still run;
+a bad *input* (audio, text) raises before any system starts.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable, Iterator
+
+import pandas as pd
+
+from studio import engine
+from studio.adapters import System
+from studio.adapters.base import Synthesis, Transcription
+from studio.audio import Audio
+from studio.errors import StudioError
+from studio.metrics.wer import word_diff
+from studio.text import check_text
+
+
+@dataclass(frozen=True)
+class RecognitionOutcome:
+    system: System
+    transcription: Transcription | None = None
+    scored: engine.Scored | None = None
+    diff: list[tuple[str, str | None]] | None = None  # word alignment against the reference
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class SynthesisOutcome:
+    system: System
+    synthesis: Synthesis | None = None
+    scored: engine.Scored | None = None
+    error: str | None = None
+
+
+def recognize_each(systems: list[System], audio: Audio, reference: str = "") -> Iterator[RecognitionOutcome]:
+    """Run every system on the same audio; score against `reference` when one is given."""
+    reference = reference.strip()
+    for system in systems:
+        try:
+            result = engine.recognize(system, audio)
+            scored = engine.score_recognition(result, reference)
+            diff = word_diff(reference, result.text) if reference and scored.value("wer") is not None else None
+            yield RecognitionOutcome(system, result, scored, diff)
+        except StudioError as error:
+            yield RecognitionOutcome(system, error=str(error))
+
+
+def synthesize_each(systems: list[System], text: str, judge: System | None = None,
+                    reference_voice: Audio | None = None) -> Iterator[SynthesisOutcome]:
+    """Speak the same text with every system and score each output (round-trip WER, DNSMOS, similarity)."""
+    text = check_text(text)
+    for system in systems:
+        try:
+            result = engine.synthesize(system, text)
+            yield SynthesisOutcome(system, result, engine.score_synthesis(result, text, judge, reference_voice))
+        except StudioError as error:
+            yield SynthesisOutcome(system, error=str(error))
+
+
+def recognition_columns(outcome: RecognitionOutcome) -> dict:
+    """Error rates, RTFx and per-stage seconds; stages the engine hides are named under 'not measured'."""
+    t, scored = outcome.transcription, outcome.scored
+    return {
+        "WER (normalised)": scored.value("wer"), "WER (raw)": scored.value("wer_raw"),
+        "CER (normalised)": scored.value("cer"), "RTFx": t.rtfx, "processing s": t.processing_seconds,
+        **{f"{name} s": seconds for name, seconds in t.stage_seconds.items()},
+        "audio s": t.audio_duration, "model load s": t.load_seconds, "device": t.device,
+        "not measured": "; ".join(t.not_measured),
+    }
+
+
+def synthesis_columns(outcome: SynthesisOutcome) -> dict:
+    """Speed (RTF, time to first audio) and the automatic quality scores."""
+    s, scored = outcome.synthesis, outcome.scored
+    return {
+        "RTF": s.rtf, "time to first audio s": s.time_to_first_audio, "synthesis s": s.processing_seconds,
+        "audio s": s.audio.duration, "chunks": s.chunks,
+        "round-trip WER": scored.value("wer"), "DNSMOS OVRL": scored.value("dnsmos"),
+        "DNSMOS SIG": scored.value("dnsmos_sig"), "DNSMOS BAK": scored.value("dnsmos_bak"),
+        "speaker similarity": scored.value("speaker_similarity"),
+        "judge heard": scored.judge_transcription.text if scored.judge_transcription else None,
+        "model load s": s.load_seconds, "device": s.device,
+        "skipped": "; ".join(f"{k}: {v}" for k, v in scored.skipped.items()),
+    }
+
+
+def outcome_table(outcomes: list, columns: Callable[..., dict]) -> pd.DataFrame:
+    """One row per system: its label, then `columns(outcome)`, or its error."""
+    rows = [
+        {"system": o.system.label, **({"error": o.error} if o.error else columns(o))}
+        for o in outcomes
+    ]
+    return pd.DataFrame(rows).round(3).dropna(axis=1, how="all")
