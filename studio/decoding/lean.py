@@ -104,9 +104,8 @@ class LeanWhisper:
     @torch.inference_mode()
     def logits(self, hidden: torch.Tensor, vocabulary: torch.Tensor | None = None) -> torch.Tensor:
         """Output projection; with `vocabulary` (token-embedding rows) only over those tokens."""
-        if vocabulary is None:
-            return self.output(hidden)
-        return F.linear(hidden, vocabulary)
+        with torch.profiler.record_function("output_projection"):  # a label for bench/decoding.py's profile
+            return self.output(hidden) if vocabulary is None else F.linear(hidden, vocabulary)
 
     def _heads(self, x: torch.Tensor) -> torch.Tensor:
         return x.view(x.shape[0], x.shape[1], self.heads, self.head_dim).transpose(1, 2)

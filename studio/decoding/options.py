@@ -33,7 +33,7 @@ class DecodingOptions:
     # first-pass transcript by faster-whisper tiny.en int8 (its time counts as drafting)
     audio_ctx: int = ENCODER_POSITIONS  # encoder positions, 50 per second; 1500 = full 30 s; 0 = fit each clip
     quantize: bool = False  # int8 dynamic quantisation of every Linear layer (not lossless)
-    batch_size: int = 1  # lean: clips decoded together, bucketed by duration
+    batch_size: int = 1  # lean, greedy, beam: clips decoded together, bucketed by duration
     max_new_tokens: int = 224  # Whisper's own limit per 30 s window
     language: str = "en"  # multilingual models only
 
@@ -61,7 +61,7 @@ class DecodingOptions:
             raise ConfigError(f"batch_size must be between 1 and 64; got {self.batch_size}")
         if self.batch_size > 1 and self.strategy in DRAFTING:
             raise ConfigError(f"strategy={self.strategy} decodes one clip at a time; use batch_size=1 "
-                              "(or strategy=lean or greedy to batch)")
+                              "(strategies lean, greedy and beam batch)")
         if not 1 <= self.max_new_tokens <= 440:
             raise ConfigError(f"max_new_tokens must be between 1 and 440; got {self.max_new_tokens}")
 

@@ -139,19 +139,21 @@ class WhisperDecoding:
         transformers.logging.set_verbosity_error()  # it logs deprecation notes on every call
         target = self.target(options)
         prompt = target.whisper.prompt(options.language)
-        features = self.features(clips, timer)
-        with timer.stage("generate"):
-            out = target.hf_model.generate(
-                input_features=features, decoder_input_ids=torch.tensor([prompt] * len(clips)), do_sample=False,
-                num_beams=options.beam_size if options.strategy == "beam" else 1, max_new_tokens=options.max_new_tokens)
         eot = target.whisper.special["eot"]
-        results = []
-        for row, clip in zip(out.tolist(), clips):
-            row = row[len(prompt):] if row[:len(prompt)] == prompt else row  # versions differ in echoing the prompt
-            tokens = row[:row.index(eot)] if eot in row else row
-            stats = DecodeStats(target_steps=len(tokens) + 1, tokens=len(tokens))
-            results.append(self._result(tokens, stats, options, clip))
-        return results
+        results: dict[int, DecodeResult] = {}
+        for bucket in duration_buckets([len(c) for c in clips], options.batch_size):
+            features = self.features([clips[i] for i in bucket], timer)
+            with timer.stage("generate"):
+                out = target.hf_model.generate(
+                    input_features=features, decoder_input_ids=torch.tensor([prompt] * len(bucket)),
+                    do_sample=False, num_beams=options.beam_size if options.strategy == "beam" else 1,
+                    max_new_tokens=options.max_new_tokens)
+            for row, index in zip(out.tolist(), bucket):
+                row = row[len(prompt):] if row[:len(prompt)] == prompt else row  # versions differ in echoing it
+                tokens = row[:row.index(eot)] if eot in row else row
+                stats = DecodeStats(target_steps=len(tokens) + 1, tokens=len(tokens))
+                results[index] = self._result(tokens, stats, options, clips[index])
+        return [results[i] for i in range(len(clips))]
 
     def _lean(self, clips: list[np.ndarray], options: DecodingOptions, timer: StageTimer) -> list[DecodeResult]:
         """Our greedy loop; clips are bucketed by duration into batches of `batch_size`."""
