@@ -124,10 +124,13 @@ class WhisperDecoding:
             target = self.target(options)
             features = self.features([clip], timer)
             state = self._start(target, features, self._audio_ctx(options, [clip]), timer)
-            with timer.stage("decoder"):
-                for column in self._greedy_steps(target, state, options):
-                    yield Round((), 0, (column[0],))
-            return
+            steps = self._greedy_steps(target, state, options)
+            while True:
+                with timer.stage("decoder"):  # per step, so a slow consumer of this generator is not timed
+                    column = next(steps, None)
+                if column is None:
+                    return
+                yield Round((), 0, (column[0],))
         yield from self._speculative(clip, options, timer)
 
     # --- strategies -----------------------------------------------------------------------------
