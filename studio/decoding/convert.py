@@ -278,6 +278,11 @@ class LoadedWhisper:
             return [s["sot"], s["no_timestamps"]]
         return [s["sot"], self.tokenizer.convert_tokens_to_ids(f"<|{language}|>"), s["transcribe"], s["no_timestamps"]]
 
+    def generate_kwargs(self, language: str = "en") -> dict:
+        """What `generate` needs for the same prompt. Naming the language matters: given only
+        `decoder_input_ids`, transformers 5.24 still runs language detection, a second encoder pass."""
+        return {"language": language, "task": "transcribe"} if self.multilingual else {}
+
 
 @lru_cache(maxsize=None)
 def load_whisper(name: str) -> LoadedWhisper:

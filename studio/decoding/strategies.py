@@ -148,9 +148,9 @@ class WhisperDecoding:
             features = self.features([clips[i] for i in bucket], timer)
             with timer.stage("generate"):
                 out = target.hf_model.generate(
-                    input_features=features, decoder_input_ids=torch.tensor([prompt] * len(bucket)),
-                    do_sample=False, num_beams=options.beam_size if options.strategy == "beam" else 1,
-                    max_new_tokens=options.max_new_tokens)
+                    input_features=features, do_sample=False, max_new_tokens=options.max_new_tokens,
+                    num_beams=options.beam_size if options.strategy == "beam" else 1,
+                    **target.whisper.generate_kwargs(options.language))
             for row, index in zip(out.tolist(), bucket):
                 row = row[len(prompt):] if row[:len(prompt)] == prompt else row  # versions differ in echoing it
                 tokens = row[:row.index(eot)] if eot in row else row
