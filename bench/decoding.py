@@ -1,6 +1,7 @@
 """Decoding strategies for PyTorch Whisper, side by side on the same utterances in one run.
 
     python bench/decoding.py [--target base] [--manifest ../shared/dev-speech/manifest.jsonl] [--repeats 1]
+                             [--only "lean greedy" --only ...]
 
 Every strategy decodes every clip (bucketed batches for the batched rows) after a one-clip
 warm-up; contenders are interleaved by `bench.timer.race` and each figure is the best of
@@ -201,6 +202,8 @@ def main() -> None:
     parser.add_argument("--manifest", type=Path, default=DEV_SPEECH)
     parser.add_argument("--repeats", type=int, default=1)
     parser.add_argument("--limit", type=int, default=0, help="use only the first N utterances (0 = all)")
+    parser.add_argument("--only", action="append", choices=list(STRATEGIES), metavar="NAME",
+                        help="run only these strategies (repeatable; the baseline always runs)")
     parser.add_argument("--json", type=Path, help="also write rows and context here")
     args = parser.parse_args()
     warnings.filterwarnings("ignore", message=".*quantize_per_tensor.*")
@@ -211,7 +214,8 @@ def main() -> None:
     lab = WhisperDecoding(args.target)
     layers = lab.variant(args.target, False).lean.num_layers
     strategies = {n: o for n, o in STRATEGIES.items()  # tiny.en has no draft model and only 4 decoder layers
-                  if (o.strategy != "speculative" or args.target == "base") and o.draft_layers < layers}
+                  if (o.strategy != "speculative" or args.target == "base") and o.draft_layers < layers
+                  and (not args.only or n in args.only or n == BASELINE)}
     runs = {name: Run() for name in [*strategies, FASTER_WHISPER]}
     contenders = {name: torch_contender(lab, options, utterances, runs[name]) for name, options in strategies.items()}
     fw_id = "whisper-base" if args.target == "base" else "whisper-tiny.en"
