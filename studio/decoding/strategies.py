@@ -13,7 +13,6 @@ quantisation, not lossless) combine with the lean-family strategies.
 from __future__ import annotations
 
 import copy
-import logging
 from dataclasses import dataclass, field
 from typing import Iterator
 
@@ -28,7 +27,6 @@ from studio.decoding.speculative import (DecodeStats, EarlyExitDrafter, ModelDra
 from studio.errors import ConfigError
 from studio.timing import StageTimer
 
-log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class DecodeResult:
@@ -110,7 +108,8 @@ class WhisperDecoding:
         stats = DecodeStats()
         for step in rounds:
             stats.add(step)
-        return self._result([t for r in rounds for t in r.emitted], stats, options, clip, tuple(rounds))
+        audio_ctx = ENCODER_POSITIONS if options.strategy in GENERATE else self._audio_ctx(options, [clip])
+        return self._result([t for r in rounds for t in r.emitted], stats, options, audio_ctx, tuple(rounds))
 
     @torch.inference_mode()
     def rounds(self, clip: np.ndarray, options: DecodingOptions, timer: StageTimer) -> Iterator[Round]:
@@ -155,7 +154,7 @@ class WhisperDecoding:
                 row = row[len(prompt):] if row[:len(prompt)] == prompt else row  # versions differ in echoing it
                 tokens = row[:row.index(eot)] if eot in row else row
                 stats = DecodeStats(target_steps=len(tokens) + 1, tokens=len(tokens))
-                results[index] = self._result(tokens, stats, options, clips[index])
+                results[index] = self._result(tokens, stats, options, ENCODER_POSITIONS)
         return [results[i] for i in range(len(clips))]
 
     def _lean(self, clips: list[np.ndarray], options: DecodingOptions, timer: StageTimer) -> list[DecodeResult]:
@@ -172,7 +171,7 @@ class WhisperDecoding:
             for row, index in enumerate(bucket):
                 tokens = [c[row] for c in columns if c[row] is not None]
                 stats = DecodeStats(target_steps=len(columns), tokens=len(tokens))
-                results[index] = self._result(tokens, stats, options, clips[index])
+                results[index] = self._result(tokens, stats, options, audio_ctx)
         return [results[i] for i in range(len(clips))]
 
     def _greedy_steps(self, target: _Variant, state, options: DecodingOptions) -> Iterator[list[int | None]]:
@@ -249,10 +248,9 @@ class WhisperDecoding:
         with timer.stage("encoder"):
             return target.lean.start(target.lean.encode(features, audio_ctx))
 
-    def _result(self, tokens: list[int], stats: DecodeStats, options: DecodingOptions, clip: np.ndarray,
+    def _result(self, tokens: list[int], stats: DecodeStats, options: DecodingOptions, audio_ctx: int,
                 rounds: tuple[Round, ...] = ()) -> DecodeResult:
         tokenizer = self.target(options).whisper.tokenizer
-        audio_ctx = ENCODER_POSITIONS if options.strategy in GENERATE else self._audio_ctx(options, [clip])
         return DecodeResult(tuple(tokens), tokenizer.decode(tokens, skip_special_tokens=True), stats, audio_ctx,
                             rounds)
 
