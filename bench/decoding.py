@@ -1,0 +1,269 @@
+"""Decoding strategies for PyTorch Whisper, side by side on the same utterances in one run.
+
+    python bench/decoding.py [--target base] [--manifest ../shared/dev-speech/manifest.jsonl] [--repeats 1]
+                             [--only "lean greedy" --only ...]
+
+Every strategy decodes every clip (bucketed batches for the batched rows) after a one-clip
+warm-up; contenders are interleaved by `bench.timer.race` and each figure is the best of
+`repeats` runs. The baseline is transformers' greedy `generate`; "same tokens" counts the
+clips whose token ids equal the baseline's exactly. faster-whisper int8 greedy is the
+outside reference. WER is corpus-level after Whisper's English normaliser.
+
+The breakdown table comes from `torch.profiler` on one clip per strategy: time inside the
+labelled stages (encoder, draft, verify/decoder, output projection) and the part of the
+wall time spent outside any aten/quantized kernel (Python and framework overhead; for the
+first-pass lookup this also holds the faster-whisper first pass, which is not torch). Profiling
+slows every op a little, so read it as shares, not as speed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import sys
+import time
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.timer import context, print_report, race  # noqa: E402
+from studio.audio import Audio, load_audio  # noqa: E402
+from studio.decoding.options import DecodingOptions  # noqa: E402
+from studio.metrics.wer import normalize, word_errors  # noqa: E402
+from studio.timing import StageTimer  # noqa: E402
+
+DEV_SPEECH = Path(__file__).resolve().parent.parent.parent / "shared" / "dev-speech" / "manifest.jsonl"
+BASELINE = "generate greedy"
+FASTER_WHISPER = "faster-whisper int8 greedy"
+
+# name -> options; chosen before any run (draft_tokens=16 for first_pass lookup: its draft costs nothing per token)
+STRATEGIES = {
+    BASELINE: DecodingOptions(strategy="greedy"),
+    "generate beam=5": DecodingOptions(strategy="beam", beam_size=5),
+    "generate greedy, batch 4": DecodingOptions(strategy="greedy", batch_size=4),
+    "lean greedy": DecodingOptions(strategy="lean"),
+    "lean greedy, batch 4": DecodingOptions(strategy="lean", batch_size=4),
+    "speculative (tiny.en drafts)": DecodingOptions(strategy="speculative"),
+    "early exit k=2": DecodingOptions(strategy="early_exit", draft_layers=2),
+    "early exit k=4, vocab 4096": DecodingOptions(strategy="early_exit", draft_layers=4, draft_vocab=4096),
+    "early exit adaptive k": DecodingOptions(strategy="early_exit"),
+    "prompt lookup (output)": DecodingOptions(strategy="prompt_lookup"),
+    "prompt lookup (first pass)": DecodingOptions(strategy="prompt_lookup", lookup="first_pass", draft_tokens=16),
+    "lean, audio_ctx fit": DecodingOptions(strategy="lean", audio_ctx=0),
+    "lean, int8": DecodingOptions(strategy="lean", quantize=True),
+}
+
+
+@dataclass(frozen=True)
+class Utterance:
+    key: str
+    audio: Audio  # 16 kHz
+    text: str
+
+
+def load_utterances(manifest: Path | None) -> list[Utterance]:
+    """dev-speech when present, else the bundled examples."""
+    if manifest and manifest.exists():
+        rows = [json.loads(line) for line in manifest.read_text().splitlines() if line.strip()]
+        root = manifest.parent
+    else:
+        from studio.assets import EXAMPLES
+
+        rows = [json.loads(line) for line in (EXAMPLES / "manifest.jsonl").read_text().splitlines() if line.strip()]
+        root = EXAMPLES
+    return [Utterance(Path(r["audio_filepath"]).stem, load_audio(root / r["audio_filepath"]).resample(16000), r["text"])
+            for r in rows]
+
+
+class ProfiledTimer(StageTimer):
+    """The studio's stage timer whose stages are also profiler labels."""
+
+    def stage(self, name: str):
+        timed = super().stage(name)
+
+        @contextlib.contextmanager
+        def both():
+            import torch
+
+            with torch.profiler.record_function(name), timed:
+                yield
+
+        return both()
+
+
+@dataclass
+class Run:
+    """The last timed run of one contender: per-clip tokens, texts and counters."""
+
+    tokens: list[tuple[int, ...]] = field(default_factory=list)
+    texts: list[str] = field(default_factory=list)
+    drafted: int = 0
+    accepted: int = 0
+    target_steps: int = 0
+    stage_seconds: dict[str, float] = field(default_factory=dict)
+
+
+def torch_contender(lab, options: DecodingOptions, clips: list[Utterance], run: Run):
+    samples = [u.audio.samples for u in clips]
+    seconds = sum(u.audio.duration for u in clips)
+
+    def go() -> float:
+        timer = StageTimer()
+        if options.batch_size > 1:
+            results = lab.decode(samples, options, timer)
+        else:
+            results = [lab.decode([s], options, timer)[0] for s in samples]
+        run.tokens = [r.tokens for r in results]
+        run.texts = [r.text for r in results]
+        run.drafted = sum(r.stats.drafted for r in results)
+        run.accepted = sum(r.stats.accepted for r in results)
+        run.target_steps = sum(r.stats.target_steps for r in results)
+        run.stage_seconds = dict(timer.seconds)
+        return seconds
+
+    return go
+
+
+def faster_whisper_contender(adapter_id: str, clips: list[Utterance], run: Run):
+    from studio.adapters import System, get_adapter
+
+    adapter = get_adapter(adapter_id, "cpu")
+    options = System.from_mapping(adapter_id, {"beam_size": 1}).options
+
+    def go() -> float:
+        results = [adapter.transcribe(u.audio, options) for u in clips]
+        run.texts = [r.text for r in results]
+        run.tokens = []
+        return sum(u.audio.duration for u in clips)
+
+    return go
+
+
+def corpus_wer(references: list[str], hypotheses: list[str]) -> float:
+    counts = [word_errors(normalize(r), normalize(h)) for r, h in zip(references, hypotheses)]
+    return sum(c.errors for c in counts) / sum(c.reference_length for c in counts)
+
+
+@contextlib.contextmanager
+def labelled_generate(model):
+    """Profiler labels for the encoder and the output projection inside transformers' `generate`."""
+    import torch
+
+    originals = {}
+    for label, module in (("encoder", model.model.encoder), ("output_projection", model.proj_out)):
+        originals[module] = module.forward
+
+        def forward(*args, _forward=module.forward, _label=label, **kwargs):
+            with torch.profiler.record_function(_label):
+                return _forward(*args, **kwargs)
+
+        module.forward = forward
+    try:
+        yield
+    finally:
+        for module, forward in originals.items():
+            module.forward = forward
+
+
+def profile_breakdown(lab, options: DecodingOptions, clip: Utterance) -> dict:
+    """Milliseconds per labelled stage and outside the aten kernels, for one clip under torch.profiler."""
+    import torch
+    from torch.profiler import ProfilerActivity, profile
+
+    labels = ("features", "encoder", "draft_encoder", "draft", "verify", "decoder", "generate", "output_projection")
+    timer = ProfiledTimer()
+    lab.prepare(options)
+    guard = labelled_generate(lab.target(options).hf_model) if options.strategy in ("greedy", "beam") \
+        else contextlib.nullcontext()
+    with guard, profile(activities=[ProfilerActivity.CPU]) as prof:
+        start = time.perf_counter()
+        result = lab.decode([clip.audio.samples], options, timer)[0]
+        wall = time.perf_counter() - start
+    events = prof.key_averages()
+    by_name = {e.key: e for e in events}
+    kernels_us = sum(e.self_cpu_time_total for e in events if e.key.startswith(("aten::", "quantized::")))
+    row = {f"{label}_ms": round(by_name[label].cpu_time_total / 1000, 1) for label in labels if label in by_name}
+    if options.strategy in ("greedy", "beam") and "generate_ms" in row and "encoder_ms" in row:
+        row["decoder_ms"] = round(row["generate_ms"] - row["encoder_ms"], 1)
+    overhead_ms = max(0.0, wall * 1000 - kernels_us / 1000)
+    steps = max(result.stats.target_steps, 1)
+    row.update(wall_ms=round(wall * 1000, 1), kernels_ms=round(kernels_us / 1000, 1),
+               overhead_ms=round(overhead_ms, 1), target_steps=result.stats.target_steps,
+               tokens=len(result.tokens), overhead_per_target_step_ms=round(overhead_ms / steps, 2))
+    return row
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--target", default="base", choices=["base", "tiny.en"])
+    parser.add_argument("--manifest", type=Path, default=DEV_SPEECH)
+    parser.add_argument("--repeats", type=int, default=1)
+    parser.add_argument("--limit", type=int, default=0, help="use only the first N utterances (0 = all)")
+    parser.add_argument("--only", action="append", choices=list(STRATEGIES), metavar="NAME",
+                        help="run only these strategies (repeatable; the baseline always runs)")
+    parser.add_argument("--json", type=Path, help="also write rows and context here")
+    args = parser.parse_args()
+    warnings.filterwarnings("ignore", message=".*quantize_per_tensor.*")
+
+    from studio.decoding.strategies import WhisperDecoding
+
+    utterances = load_utterances(args.manifest)[: args.limit or None]
+    lab = WhisperDecoding(args.target)
+    layers = lab.variant(args.target, False).lean.num_layers
+    strategies = {n: o for n, o in STRATEGIES.items()  # tiny.en has no draft model and only 4 decoder layers
+                  if (o.strategy != "speculative" or args.target == "base") and o.draft_layers < layers
+                  and (not args.only or n in args.only or n == BASELINE)}
+    runs = {name: Run() for name in [*strategies, FASTER_WHISPER]}
+    contenders = {name: torch_contender(lab, options, utterances, runs[name]) for name, options in strategies.items()}
+    fw_id = "whisper-base" if args.target == "base" else "whisper-tiny.en"
+    contenders[FASTER_WHISPER] = faster_whisper_contender(fw_id, utterances, runs[FASTER_WHISPER])
+    for name, options in strategies.items():  # load-time work (quantised copies, draft models) and a warm-up
+        lab.prepare(options)
+        lab.decode([utterances[0].audio.samples] * options.batch_size, options, StageTimer())
+    faster_whisper_contender(fw_id, utterances[:1], Run())()
+
+    load_before = context()["load_average_1_5_15"]
+    timings = race(contenders, repeats=args.repeats, warmup=0)
+    references = [u.text for u in utterances]
+    baseline_seconds = timings[BASELINE].seconds
+    baseline_tokens = runs[BASELINE].tokens
+    rows = []
+    for name, timing in timings.items():
+        run, options = runs[name], strategies.get(name)
+        same = sum(a == b for a, b in zip(run.tokens, baseline_tokens)) if run.tokens else None
+        rows.append({
+            "system": name,
+            "lossless": "yes" if options and options.lossless else "no",
+            "same_tokens": f"{same}/{len(utterances)}" if same is not None else "n/a",
+            "wall_s": timing.seconds,
+            "rtfx": timing.audio_per_second,
+            "speedup": baseline_seconds / timing.seconds,
+            "acceptance": round(run.accepted / run.drafted, 3) if run.drafted else "-",
+            "tokens_per_target_step": round(sum(map(len, run.tokens)) / run.target_steps, 2)
+            if run.target_steps else "-",
+            "wer_pct": round(100 * corpus_wer(references, run.texts), 2),
+            "stages_s": {k: round(v, 2) for k, v in run.stage_seconds.items()},
+        })
+    meta = context()
+    meta.update(load_average_before_race=load_before, target=f"whisper-{args.target}", utterances=len(utterances),
+                audio_seconds=round(sum(u.audio.duration for u in utterances), 2), repeats=args.repeats,
+                source=str(args.manifest) if args.manifest.exists() else "bundled examples")
+    print_report(f"Decoding strategies, Whisper {args.target}, {len(utterances)} utterances", rows, meta)
+
+    clip = max(utterances, key=lambda u: u.audio.duration)
+    breakdown = [{"system": name, **profile_breakdown(lab, options, clip)}
+                 for name, options in strategies.items() if options.batch_size == 1]
+    columns = sorted({k for row in breakdown for k in row} - {"system"})
+    breakdown = [{"system": row["system"], **{c: row.get(c, "-") for c in columns}} for row in breakdown]
+    print_report(f"Where the time goes (torch.profiler, one clip: {clip.key}, {clip.audio.duration:.1f} s)",
+                 breakdown, {"load_average_1_5_15": context()["load_average_1_5_15"]})
+    if args.json:
+        args.json.write_text(json.dumps({"rows": rows, "breakdown": breakdown, "context": meta}, indent=1,
+                                        default=str))
+
+
+if __name__ == "__main__":
+    main()

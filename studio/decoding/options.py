@@ -1,0 +1,71 @@
+"""Typed options of the decoding lab (kept free of torch so registering the adapters stays cheap).
+
+>>> DecodingOptions(strategy="early_exit", draft_layers=2).lossless
+True
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from studio.errors import ConfigError
+
+ENCODER_POSITIONS = 1500  # 30 s of audio: Whisper's fixed window (50 encoder positions per second)
+
+Strategy = Literal["greedy", "beam", "lean", "speculative", "early_exit", "prompt_lookup"]
+STRATEGIES: tuple[str, ...] = ("greedy", "beam", "lean", "speculative", "early_exit", "prompt_lookup")
+DRAFTING = ("speculative", "early_exit", "prompt_lookup")
+GENERATE = ("greedy", "beam")  # run through transformers' generate
+DRAFT_MODEL = {"base": "tiny.en"}  # the smaller model that drafts for each target
+FIRST_PASS_ADAPTER = "whisper-tiny.en"  # faster-whisper int8: the cheap first pass for lookup=first_pass
+
+
+@dataclass(frozen=True)
+class DecodingOptions:
+    strategy: Strategy = "lean"
+    beam_size: int = 5  # beam only
+    draft_tokens: int = 5  # drafting strategies: tokens proposed per target step
+    draft_layers: int = 0  # early_exit: decoder layers that draft; 0 = adapt k while decoding
+    draft_vocab: int = 0  # early_exit: draft over the N most frequent tokens (exact verification); 0 = all
+    ngram: int = 3  # prompt_lookup: longest n-gram matched
+    lookup: Literal["output", "first_pass"] = "output"  # prompt_lookup: search the output only, or also a
+    # first-pass transcript by faster-whisper tiny.en int8 (its time counts as drafting)
+    audio_ctx: int = ENCODER_POSITIONS  # encoder positions, 50 per second; 1500 = full 30 s; 0 = fit each clip
+    quantize: bool = False  # int8 dynamic quantisation of every Linear layer (not lossless)
+    batch_size: int = 1  # lean, greedy, beam: clips decoded together, bucketed by duration
+    max_new_tokens: int = 224  # Whisper's own limit per 30 s window
+    language: str = "en"  # multilingual models only
+
+    def __post_init__(self):
+        if self.strategy not in STRATEGIES:
+            raise ConfigError(f"strategy must be one of {', '.join(STRATEGIES)}; got {self.strategy!r}")
+        if not 1 <= self.beam_size <= 16:
+            raise ConfigError(f"beam_size must be between 1 and 16; got {self.beam_size}")
+        if not 1 <= self.draft_tokens <= 16:
+            raise ConfigError(f"draft_tokens must be between 1 and 16; got {self.draft_tokens}")
+        if self.draft_layers < 0:
+            raise ConfigError(f"draft_layers must be 0 (adaptive) or a layer count; got {self.draft_layers}")
+        if self.draft_vocab and self.draft_vocab < 256:
+            raise ConfigError(f"draft_vocab must be 0 (all tokens) or at least 256; got {self.draft_vocab}")
+        if not 1 <= self.ngram <= 8:
+            raise ConfigError(f"ngram must be between 1 and 8; got {self.ngram}")
+        if self.lookup not in ("output", "first_pass"):
+            raise ConfigError(f"lookup must be 'output' or 'first_pass'; got {self.lookup!r}")
+        if not 0 <= self.audio_ctx <= ENCODER_POSITIONS:
+            raise ConfigError(f"audio_ctx must be 0 (fit each clip) to {ENCODER_POSITIONS} (30 s); got {self.audio_ctx}")
+        if self.audio_ctx != ENCODER_POSITIONS and self.strategy in GENERATE:
+            raise ConfigError(f"audio_ctx needs our own encoder call; strategy={self.strategy} runs transformers' "
+                              "generate, which always encodes 30 s. Use strategy=lean")
+        if not 1 <= self.batch_size <= 64:
+            raise ConfigError(f"batch_size must be between 1 and 64; got {self.batch_size}")
+        if self.batch_size > 1 and self.strategy in DRAFTING:
+            raise ConfigError(f"strategy={self.strategy} decodes one clip at a time; use batch_size=1 "
+                              "(strategies lean, greedy and beam batch)")
+        if not 1 <= self.max_new_tokens <= 440:
+            raise ConfigError(f"max_new_tokens must be between 1 and 440; got {self.max_new_tokens}")
+
+    @property
+    def lossless(self) -> bool:
+        """True when the strategy must reproduce greedy `generate`'s tokens exactly."""
+        return self.strategy != "beam" and self.audio_ctx == ENCODER_POSITIONS and not self.quantize

@@ -1,0 +1,266 @@
+"""Decoding strategies for PyTorch Whisper, selected by one options dataclass.
+
+- `greedy`, `beam`: transformers' `generate` (the baseline everything is compared with);
+- `lean`: our own greedy loop over a preallocated KV cache (batched when `batch_size` > 1);
+- `speculative`: tiny.en drafts for base, through text;
+- `early_exit`: the target's first `draft_layers` layers draft (0 = adapt), optionally over
+  the `draft_vocab` most frequent tokens;
+- `prompt_lookup`: n-gram drafts from the text decoded so far.
+`audio_ctx` (encoder context trimming, not lossless) and `quantize` (int8 dynamic
+quantisation, not lossless) combine with the lean-family strategies.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field
+from typing import Iterator
+
+import numpy as np
+import torch
+
+from studio.decoding.convert import LoadedWhisper, load_whisper
+from studio.decoding.options import DRAFT_MODEL, FIRST_PASS_ADAPTER, GENERATE, DecodingOptions
+from studio.decoding.lean import ENCODER_POSITIONS, LeanWhisper, LogitRules, audio_positions
+from studio.decoding.speculative import (DecodeStats, EarlyExitDrafter, ModelDrafter, PromptLookupDrafter, Round,
+                                         SpeculativeDecoder, frequent_vocabulary)
+from studio.errors import ConfigError
+from studio.timing import StageTimer
+
+
+@dataclass(frozen=True)
+class DecodeResult:
+    tokens: tuple[int, ...]  # generated tokens, prompt and end of text excluded
+    text: str
+    stats: DecodeStats
+    audio_ctx: int  # encoder positions actually used
+    rounds: tuple[Round, ...] = field(default=(), repr=False)
+
+    def details(self) -> dict:
+        return {"tokens": len(self.tokens), "audio_ctx": self.audio_ctx, **self.stats.as_details()}
+
+
+@dataclass
+class _Variant:
+    """A model as one strategy family runs it: fp32 or int8."""
+
+    whisper: LoadedWhisper
+    hf_model: object
+    lean: LeanWhisper
+    rules: LogitRules
+
+
+class WhisperDecoding:
+    """A target Whisper (and, for `speculative`, its draft model) with every strategy."""
+
+    def __init__(self, name: str):
+        self.name = name
+        self._variants: dict[tuple[str, bool], _Variant] = {}
+        from transformers import WhisperFeatureExtractor
+
+        self.feature_extractor = WhisperFeatureExtractor(feature_size=80)  # Whisper's log-mel front end
+
+    def prepare(self, options: DecodingOptions) -> None:
+        """Load or build what `options` needs (quantised copies, the draft model) before anything is timed."""
+        self.variant(self.name, options.quantize)
+        if options.strategy == "speculative":
+            if self.name not in DRAFT_MODEL:
+                raise ConfigError(f"Whisper {self.name} has no smaller model to draft for it; speculative decoding "
+                                  f"works for {', '.join(DRAFT_MODEL)}. Try strategy=early_exit or prompt_lookup")
+            self.variant(DRAFT_MODEL[self.name], options.quantize)
+        if options.strategy == "prompt_lookup" and options.lookup == "first_pass":
+            self._first_pass_adapter()
+        if options.language != "en" and not self.target(options).whisper.multilingual:
+            raise ConfigError(f"Whisper {self.name} is English-only; use language=en")
+
+    def variant(self, name: str, quantize: bool) -> _Variant:
+        key = (name, quantize)
+        if key not in self._variants:
+            whisper = load_whisper(name)
+            model = whisper.model
+            if quantize:
+                model = torch.ao.quantization.quantize_dynamic(copy.deepcopy(model), {torch.nn.Linear},
+                                                               dtype=torch.qint8)
+            self._variants[key] = _Variant(whisper, model, LeanWhisper(model), LogitRules.for_model(whisper.model))
+        return self._variants[key]
+
+    def target(self, options: DecodingOptions) -> _Variant:
+        return self.variant(self.name, options.quantize)
+
+    def features(self, clips: list[np.ndarray], timer: StageTimer) -> torch.Tensor:
+        """Log-mel features (batch, 80, 3000) of 16 kHz clips, padded to 30 s as Whisper expects."""
+        with timer.stage("features"):
+            out = self.feature_extractor(clips, sampling_rate=16000, return_tensors="np").input_features
+        return torch.from_numpy(out)
+
+    @torch.inference_mode()
+    def decode(self, clips: list[np.ndarray], options: DecodingOptions, timer: StageTimer) -> list[DecodeResult]:
+        """Decode 16 kHz clips (together when the strategy batches), in input order."""
+        self.prepare(options)
+        if options.strategy in GENERATE:
+            return self._generate(clips, options, timer)
+        if options.strategy == "lean":
+            return self._lean(clips, options, timer)
+        return [self.decode_one(clip, options, timer) for clip in clips]
+
+    def decode_one(self, clip: np.ndarray, options: DecodingOptions, timer: StageTimer) -> DecodeResult:
+        rounds = list(self.rounds(clip, options, timer))
+        stats = DecodeStats()
+        for step in rounds:
+            stats.add(step)
+        audio_ctx = ENCODER_POSITIONS if options.strategy in GENERATE else self._audio_ctx(options, [clip])
+        return self._result([t for r in rounds for t in r.emitted], stats, options, audio_ctx, tuple(rounds))
+
+    @torch.inference_mode()
+    def rounds(self, clip: np.ndarray, options: DecodingOptions, timer: StageTimer) -> Iterator[Round]:
+        """One clip's decoding, round by round as verified (for streaming views); greedy/beam give one round."""
+        self.prepare(options)
+        if options.strategy in GENERATE:
+            result = self._generate([clip], options, timer)[0]
+            yield Round((), 0, result.tokens)
+            return
+        if options.strategy == "lean":
+            target = self.target(options)
+            features = self.features([clip], timer)
+            state = self._start(target, features, self._audio_ctx(options, [clip]), timer)
+            steps = self._greedy_steps(target, state, options)
+            while True:
+                with timer.stage("decoder"):  # per step, so a slow consumer of this generator is not timed
+                    column = next(steps, None)
+                if column is None:
+                    return
+                yield Round((), 0, (column[0],))
+        yield from self._speculative(clip, options, timer)
+
+    # --- strategies -----------------------------------------------------------------------------
+
+    def _generate(self, clips: list[np.ndarray], options: DecodingOptions, timer: StageTimer) -> list[DecodeResult]:
+        """transformers' `generate`: greedy or beam search; encoder and decoder run inside one call."""
+        import transformers
+
+        transformers.logging.set_verbosity_error()  # it logs deprecation notes on every call
+        target = self.target(options)
+        prompt = target.whisper.prompt(options.language)
+        eot = target.whisper.special["eot"]
+        results: dict[int, DecodeResult] = {}
+        for bucket in duration_buckets([len(c) for c in clips], options.batch_size):
+            features = self.features([clips[i] for i in bucket], timer)
+            with timer.stage("generate"):
+                out = target.hf_model.generate(
+                    input_features=features, do_sample=False, max_new_tokens=options.max_new_tokens,
+                    num_beams=options.beam_size if options.strategy == "beam" else 1,
+                    **target.whisper.generate_kwargs(options.language))
+            for row, index in zip(out.tolist(), bucket):
+                row = row[len(prompt):] if row[:len(prompt)] == prompt else row  # versions differ in echoing it
+                tokens = row[:row.index(eot)] if eot in row else row
+                stats = DecodeStats(target_steps=len(tokens) + 1, tokens=len(tokens))
+                results[index] = self._result(tokens, stats, options, ENCODER_POSITIONS)
+        return [results[i] for i in range(len(clips))]
+
+    def _lean(self, clips: list[np.ndarray], options: DecodingOptions, timer: StageTimer) -> list[DecodeResult]:
+        """Our greedy loop; clips are bucketed by duration into batches of `batch_size`."""
+        target = self.target(options)
+        results: dict[int, DecodeResult] = {}
+        for bucket in duration_buckets([len(c) for c in clips], options.batch_size):
+            batch = [clips[i] for i in bucket]
+            audio_ctx = self._audio_ctx(options, batch)
+            state = self._start(target, self.features(batch, timer), audio_ctx, timer)
+            columns = []
+            with timer.stage("decoder"):
+                columns = list(self._greedy_steps(target, state, options))
+            for row, index in enumerate(bucket):
+                tokens = [c[row] for c in columns if c[row] is not None]
+                stats = DecodeStats(target_steps=len(columns), tokens=len(tokens))
+                results[index] = self._result(tokens, stats, options, audio_ctx)
+        return [results[i] for i in range(len(clips))]
+
+    def _greedy_steps(self, target: _Variant, state, options: DecodingOptions) -> Iterator[list[int | None]]:
+        """One token per row per step; None for rows that have ended. Stops when every row has ended."""
+        prompt = target.whisper.prompt(options.language)
+        eot = target.whisper.special["eot"]
+        batch = state.keys[0].shape[0]
+        tokens = torch.tensor([prompt] * batch)
+        alive = torch.ones(batch, dtype=torch.bool)
+        for step in range(options.max_new_tokens):
+            hidden = target.lean.hidden(tokens, state)
+            logits = target.rules.apply(target.lean.logits(hidden[:, -1:]), 0 if step == 0 else -1)
+            tokens = logits[:, -1].argmax(-1, keepdim=True)
+            ended = tokens[:, 0] == eot
+            column = [int(t) if a and not e else None for t, a, e in zip(tokens[:, 0], alive, ended)]
+            alive &= ~ended
+            if not alive.any():
+                return
+            yield column
+
+    def _speculative(self, clip: np.ndarray, options: DecodingOptions, timer: StageTimer) -> Iterator[Round]:
+        target = self.target(options)
+        features = self.features([clip], timer)
+        audio_ctx = self._audio_ctx(options, [clip])
+        state = self._start(target, features, audio_ctx, timer)
+        prompt = target.whisper.prompt(options.language)
+        special = target.whisper.special
+        # the drafter: which cheap guesser proposes tokens (the verifier and acceptance rule live in SpeculativeDecoder)
+        if options.strategy == "early_exit":
+            if options.draft_layers >= target.lean.num_layers:
+                raise ConfigError(f"draft_layers must be below the {target.lean.num_layers} decoder layers of "
+                                  f"Whisper {self.name}; got {options.draft_layers}")
+            vocabulary = frequent_vocabulary(target.rules, options.draft_vocab, special["eot"]) \
+                if options.draft_vocab else None
+            drafter = EarlyExitDrafter(target.lean, state, target.rules, special["eot"], len(prompt),
+                                       options.draft_layers, vocabulary)
+        elif options.strategy == "prompt_lookup":
+            reference = self._first_pass(clip, target, timer) if options.lookup == "first_pass" else []
+            drafter = PromptLookupDrafter(len(prompt), options.ngram, reference)
+        else:
+            draft = self.variant(DRAFT_MODEL[self.name], options.quantize)
+            with timer.stage("draft_encoder"):
+                draft_state = draft.lean.start(draft.lean.encode(features, audio_ctx))
+            drafter = ModelDrafter(draft.lean, draft_state, draft.rules, draft.whisper.tokenizer,
+                                   draft.whisper.prompt(), draft.whisper.special["eot"],
+                                   target.whisper.tokenizer, special["eot"], len(prompt))
+        decoder = SpeculativeDecoder(target.lean, target.rules, drafter, options.draft_tokens, special["eot"],
+                                     options.max_new_tokens, timer)
+        yield from decoder.rounds(state, prompt)
+
+    def _first_pass_adapter(self):
+        from studio.adapters import get_adapter  # the registry imports this package's adapter module
+
+        return get_adapter(FIRST_PASS_ADAPTER, "cpu")
+
+    def _first_pass(self, clip: np.ndarray, target: _Variant, timer: StageTimer) -> list[int]:
+        """faster-whisper tiny.en int8 greedy transcript, in the target's tokens, ending in end of text."""
+        from studio.audio import Audio
+
+        adapter = self._first_pass_adapter()
+        with timer.stage("draft"):
+            text = adapter.transcribe(Audio(clip, 16000), adapter.info.options_type(beam_size=1)).text
+            tokens = target.whisper.tokenizer.encode(" " + text.strip(), add_special_tokens=False) if text else []
+        return tokens + [target.whisper.special["eot"]]
+
+    # --- shared steps -------------------------------------------------------------------------
+
+    def _audio_ctx(self, options: DecodingOptions, clips: list[np.ndarray]) -> int:
+        if options.audio_ctx:
+            return options.audio_ctx
+        return audio_positions(max(len(c) for c in clips) / 16000)
+
+    def _start(self, target: _Variant, features: torch.Tensor, audio_ctx: int, timer: StageTimer):
+        with timer.stage("encoder"):
+            return target.lean.start(target.lean.encode(features, audio_ctx))
+
+    def _result(self, tokens: list[int], stats: DecodeStats, options: DecodingOptions, audio_ctx: int,
+                rounds: tuple[Round, ...] = ()) -> DecodeResult:
+        tokenizer = self.target(options).whisper.tokenizer
+        return DecodeResult(tuple(tokens), tokenizer.decode(tokens, skip_special_tokens=True), stats, audio_ctx,
+                            rounds)
+
+
+def duration_buckets(lengths: list[int], batch_size: int) -> list[list[int]]:
+    """Indices grouped into batches of similar length (sorted by length), so short clips
+    do not wait for long ones and trimmed encoder contexts stay tight.
+
+    >>> duration_buckets([5, 1, 4, 2], 2)
+    [[1, 3], [2, 0]]
+    """
+    order = sorted(range(len(lengths)), key=lengths.__getitem__)
+    return [order[i:i + batch_size] for i in range(0, len(order), batch_size)]

@@ -1,0 +1,45 @@
+"""Decoding tab: watch decoding strategies work on one utterance, drafts and verifications coloured."""
+
+from __future__ import annotations
+
+import gradio as gr
+import pandas as pd
+
+from studio.assets import example_recordings
+from studio.audio import load_audio
+from studio.decoding.adapter import TORCH_WHISPER_BASE, TORCH_WHISPER_TINY_EN
+from studio.decoding.live import ACCEPTED, BASELINE, PRESETS, TARGET, watch
+from studio.ui.common import user_errors
+
+DEFAULT_PRESETS = ["lean greedy loop", "speculative: tiny.en drafts (base only)", "prompt lookup on a first pass"]
+
+
+@user_errors
+def run_decoding(audio_path, adapter_id, presets):
+    """Yield (heading, coloured tokens, table) after every verified round."""
+    if not audio_path:
+        raise gr.Error("upload or record some audio, or pick a bundled example, first", print_exception=False)
+    audio = load_audio(audio_path)
+    for progress in watch(adapter_id, list(presets or []), audio):
+        yield (f"**Decoding:** {progress.strategy}", progress.pieces,
+               pd.DataFrame(progress.rows) if progress.rows else None)
+
+
+def build() -> None:
+    with gr.Row():
+        audio = gr.Audio(label="Speech", sources=["upload", "microphone"], type="filepath", format=None)
+        with gr.Column():
+            model = gr.Dropdown(label="Target model", value=TORCH_WHISPER_BASE.id,
+                                choices=[(TORCH_WHISPER_BASE.label, TORCH_WHISPER_BASE.id),
+                                         (TORCH_WHISPER_TINY_EN.label, TORCH_WHISPER_TINY_EN.id)])
+            presets = gr.CheckboxGroup(label=f"Strategies (always compared with {BASELINE})",
+                                       choices=[p for p in PRESETS if p != BASELINE], value=DEFAULT_PRESETS)
+    gr.Examples(examples=[[r.path] for r in example_recordings()], inputs=[audio],
+                label="Bundled examples (made by assets/make_examples.py)")
+    run = gr.Button("Decode", variant="primary")
+    heading = gr.Markdown()
+    tokens = gr.HighlightedText(label="Tokens as they are verified", combine_adjacent=False, show_legend=True,
+                                color_map={ACCEPTED: "green", TARGET: "blue"})
+    table = gr.Dataframe(label="Speed and exactness (seconds inside the engine; same tokens = identical ids "
+                               "to greedy generate)", wrap=True)
+    run.click(run_decoding, inputs=[audio, model, presets], outputs=[heading, tokens, table], api_name="decode")

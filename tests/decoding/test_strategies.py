@@ -1,0 +1,111 @@
+"""Every lossless strategy reproduces greedy `generate`'s tokens exactly; the others say what they did."""
+
+from __future__ import annotations
+
+import pytest
+
+from studio.decoding.options import DecodingOptions
+from studio.errors import ConfigError
+from studio.timing import StageTimer
+
+LOSSLESS_TINY = [
+    dict(strategy="lean"),
+    dict(strategy="lean", batch_size=3),
+    dict(strategy="early_exit", draft_layers=1),
+    dict(strategy="early_exit", draft_layers=3),
+    dict(strategy="early_exit"),  # adaptive k
+    dict(strategy="early_exit", draft_layers=2, draft_vocab=4000),
+    dict(strategy="prompt_lookup"),
+    dict(strategy="prompt_lookup", lookup="first_pass", draft_tokens=16),
+]
+
+
+@pytest.fixture(scope="module")
+def tiny_greedy(tiny_lab, speech_clips):
+    return tiny_lab.decode(speech_clips, DecodingOptions(strategy="greedy"), StageTimer())
+
+
+def _check_stats(results):
+    for result in results:
+        stats = result.stats
+        assert 0 <= stats.accepted <= stats.drafted
+        assert stats.tokens == len(result.tokens)
+        if result.rounds:
+            assert sum(len(r.emitted) for r in result.rounds) == len(result.tokens)
+            assert all(r.accepted <= len(r.drafted) for r in result.rounds)
+
+
+pytestmark = pytest.mark.models
+
+
+def test_greedy_baseline_reads_the_test_sentences(tiny_greedy):
+    assert "lazy dog" in tiny_greedy[0].text
+    assert "noon tomorrow" in tiny_greedy[2].text
+
+
+@pytest.mark.parametrize("values", LOSSLESS_TINY, ids=lambda v: " ".join(f"{k}={x}" for k, x in v.items()))
+def test_lossless_strategy_gives_greedy_tokens(values, tiny_lab, speech_clips, tiny_greedy):
+    options = DecodingOptions(**values)
+    assert options.lossless
+    results = tiny_lab.decode(speech_clips, options, StageTimer())
+    assert [r.tokens for r in results] == [r.tokens for r in tiny_greedy]
+    _check_stats(results)
+
+
+def test_first_pass_lookup_drafts_and_gets_accepted(tiny_lab, speech_clips):
+    results = tiny_lab.decode(speech_clips, DecodingOptions(strategy="prompt_lookup", lookup="first_pass",
+                                                            draft_tokens=16), StageTimer())
+    # tiny.en's own int8 transcript is nearly its fp32 output: most tokens come in a few target steps
+    assert sum(r.stats.accepted for r in results) >= sum(len(r.tokens) for r in results) // 2
+    assert all(r.stats.target_steps < len(r.tokens) for r in results)
+
+
+def test_speculative_tiny_drafts_for_base_losslessly(base_lab, speech_clips):
+    greedy = base_lab.decode(speech_clips, DecodingOptions(strategy="greedy"), StageTimer())
+    timer = StageTimer()
+    results = base_lab.decode(speech_clips, DecodingOptions(strategy="speculative"), timer)
+    assert [r.tokens for r in results] == [r.tokens for r in greedy]
+    _check_stats(results)
+    assert sum(r.stats.accepted for r in results) > 0
+    assert {"encoder", "draft_encoder", "draft", "verify"} <= set(timer.seconds)
+
+
+def test_audio_ctx_trims_the_encoder(tiny_lab, speech_clips):
+    options = DecodingOptions(strategy="lean", audio_ctx=0)
+    assert not options.lossless
+    result = tiny_lab.decode(speech_clips[:1], options, StageTimer())[0]
+    assert result.audio_ctx < 1500
+    assert result.audio_ctx >= len(speech_clips[0]) / 16000 * 50
+
+
+def test_int8_quantisation_replaces_linear_layers(tiny_lab, speech_clips):
+    import torch
+
+    options = DecodingOptions(strategy="lean", quantize=True)
+    result = tiny_lab.decode(speech_clips[:1], options, StageTimer())[0]
+    layer = tiny_lab.target(options).lean.decoder.layers[0].fc1
+    assert not isinstance(layer, torch.nn.Linear) or type(layer).__module__.startswith("torch.ao")
+    assert "dog" in result.text.lower()
+
+
+def test_beam_search_runs_through_generate(tiny_lab, speech_clips):
+    timer = StageTimer()
+    result = tiny_lab.decode(speech_clips[:1], DecodingOptions(strategy="beam", beam_size=2), timer)[0]
+    assert "fox" in result.text and "generate" in timer.seconds
+
+
+def test_speculative_needs_a_smaller_model(tiny_lab):
+    with pytest.raises(ConfigError, match="no smaller model"):
+        tiny_lab.prepare(DecodingOptions(strategy="speculative"))
+
+
+def test_early_exit_layers_must_leave_a_layer_to_verify(tiny_lab, speech_clips):
+    with pytest.raises(ConfigError, match="draft_layers must be below"):
+        tiny_lab.decode(speech_clips[:1], DecodingOptions(strategy="early_exit", draft_layers=4), StageTimer())
+
+
+def test_streamed_rounds_add_up_to_the_decoded_tokens(tiny_lab, speech_clips, tiny_greedy):
+    rounds = list(tiny_lab.rounds(speech_clips[1], DecodingOptions(strategy="early_exit", draft_layers=2),
+                                  StageTimer()))
+    assert tuple(t for r in rounds for t in r.emitted) == tiny_greedy[1].tokens
+    assert all(r.draft_layers == 2 for r in rounds)
