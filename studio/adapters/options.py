@@ -60,8 +60,14 @@ def _convert(name: str, value: Any, hint: Any) -> Any:
             return _coerce(value, target)
         except (TypeError, ValueError):
             continue
-    names = " or ".join(getattr(t, "__name__", str(t)) for t in allowed)
+    names = " or ".join(_type_name(t) for t in allowed)
     raise ConfigError(f"option {name}={value!r} is not a valid {names}")
+
+
+def _type_name(target: Any) -> str:
+    if typing.get_origin(target) is typing.Literal:
+        return "choice (one of " + ", ".join(str(a) for a in typing.get_args(target)) + ")"
+    return getattr(target, "__name__", str(target))
 
 
 def _coerce(value: Any, target: Any) -> Any:

@@ -6,7 +6,7 @@ import logging
 
 import gradio as gr
 
-from studio.ui import about, evaluate, listen, models, recognize, synthesize
+from studio.ui import about, decoding, evaluate, listen, models, recognize, synthesize
 
 TITLE = "Speech Studio"
 INTRO = ("Hear and measure speech models side by side: recognition (Whisper, PocketSphinx) and synthesis "
@@ -23,6 +23,8 @@ def build_app() -> gr.Blocks:
                 synthesize.build()
             with gr.Tab("Evaluate", id="evaluate"):
                 evaluate.build()
+            with gr.Tab("Decoding lab", id="decoding"):
+                decoding.build()
             with gr.Tab("Listen", id="listen"):
                 listen.build()
             with gr.Tab("Models", id="models"):

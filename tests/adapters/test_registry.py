@@ -128,3 +128,8 @@ def test_studio_device_overrides_auto(monkeypatch):
     monkeypatch.setenv("STUDIO_DEVICE", "gpu0")
     with pytest.raises(ConfigError, match="device must be one of auto, cpu, cuda; got 'gpu0'"):
         resolve_device("auto")
+
+
+def test_a_choice_option_lists_its_choices():
+    with pytest.raises(ConfigError, match=r"not a valid choice \(one of greedy, beam, lean"):
+        System.parse("torch-whisper-tiny.en", "strategy=magic")
