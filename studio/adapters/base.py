@@ -38,6 +38,7 @@ class AdapterInfo:
     stages: tuple[str, ...] = ()  # the per-stage timings it measures
     not_measured: tuple[str, ...] = ()  # stages it has but cannot time separately
     description: str = ""
+    input_window_seconds: float | None = None  # fixed input every clip is padded to (Whisper: 30 s); None = as is
 
 
 @dataclass(frozen=True)

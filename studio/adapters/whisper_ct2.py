@@ -203,7 +203,8 @@ class FasterWhisperAdapter(ASRAdapter):
         return outputs
 
 
-_WINDOW_SAMPLES = 30 * 16000  # Whisper's fixed input window
+WHISPER_WINDOW_SECONDS = 30.0  # Whisper pads or cuts every input to this window
+_WINDOW_SAMPLES = int(WHISPER_WINDOW_SECONDS) * 16000
 
 
 @lru_cache(maxsize=1)

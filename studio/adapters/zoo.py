@@ -165,6 +165,7 @@ def _spec(entry: ModelEntry) -> AdapterSpec:
         model=f"{entry.source} ({'local folder' if entry.source.local else 'Hugging Face hub'}), from studio.yaml",
         stages=entry.type.stages,
         description=entry.description,
+        input_window_seconds=entry.type.input_window_seconds,
     )
     return AdapterSpec(info, _factory(entry, info), lambda: _unavailable(entry))
 

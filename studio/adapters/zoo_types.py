@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any, Callable
 from studio.adapters.base import Adapter, AdapterInfo, Task
 from studio.adapters.hf_options import CTCOptions, Seq2SeqOptions, SpeechT5Options, VitsOptions
 from studio.adapters.torch_runtime import Placement
-from studio.adapters.whisper_ct2 import WhisperOptions
+from studio.adapters.whisper_ct2 import WHISPER_WINDOW_SECONDS, WhisperOptions
 
 if TYPE_CHECKING:
     from studio.adapters.zoo_config import ModelEntry
@@ -30,6 +30,7 @@ class AdapterType:
     packages: tuple[tuple[str, str], ...]  # (import name, pip name) it needs
     build: Callable[["ModelEntry", AdapterInfo, Placement], Adapter]
     extra_keys: tuple[str, ...] = ()  # entry keys beyond the common ones
+    input_window_seconds: float | None = None  # fixed input length the model pads every clip to
 
 
 def _faster_whisper(entry: "ModelEntry", info: AdapterInfo, placement: Placement) -> Adapter:
@@ -58,6 +59,7 @@ ADAPTER_TYPES: dict[str, AdapterType] = {t.name: t for t in (
         decoding="autoregressive encoder-decoder, beam or greedy search", options_type=WhisperOptions,
         stages=("features", "encoder", "decoder", "other"), required_files=("model.bin", "config.json"),
         packages=(("faster_whisper", "faster-whisper"),), build=_faster_whisper,
+        input_window_seconds=WHISPER_WINDOW_SECONDS,
     ),
     AdapterType(
         name="hf-ctc", task="asr", family="CTC (transformers AutoModelForCTC)",

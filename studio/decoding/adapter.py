@@ -12,6 +12,7 @@ import numpy as np
 
 from studio.adapters.base import AdapterInfo, ASRAdapter, Transcription
 from studio.adapters.registry import AdapterSpec, _specs, register
+from studio.adapters.whisper_ct2 import WHISPER_WINDOW_SECONDS
 from studio.audio import Audio
 from studio.decoding.options import DecodingOptions
 from studio.timing import StageTimer
@@ -33,6 +34,7 @@ def _info(name: str, params: str, package: str) -> AdapterInfo:
         stages=_STAGES,
         not_measured=_NOT_MEASURED,
         description="The same weights as faster-whisper, in transformers, to study decoding strategies.",
+        input_window_seconds=WHISPER_WINDOW_SECONDS,  # audio_ctx trimming processes less; not counted
     )
 
 

@@ -23,7 +23,7 @@ from studio.errors import ConfigError, ModelUnavailable
 from studio.evaluation.config import EvalConfig, RaySettings
 from studio.audio import load_audio
 from studio.evaluation.datasets import Dataset, Prompt, Utterance
-from studio.evaluation.runner import (WINDOW_SECONDS, RunState, batches_natively, judge_adapter, plan_recognition,
+from studio.evaluation.runner import (RunState, batches_natively, judge_adapter, plan_recognition,
                                       synthesis_path, warm_up_recognition, warm_up_synthesis)
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -47,14 +47,14 @@ class RecognitionWorker:
         self.adapter = get_adapter(system.adapter_id, config.device)
         warm_up_recognition(self.adapter, system, warmup)
 
-    def describe(self) -> tuple[bool, str]:
-        """(batches natively, adapter family): what the driver needs to plan batches."""
-        return batches_natively(self.adapter), self.adapter.info.family
+    def describe(self) -> tuple[bool, float | None]:
+        """(batches natively, input window seconds): what the driver needs to plan batches."""
+        return batches_natively(self.adapter), self.adapter.info.input_window_seconds
 
     def work(self, dataset: str, items: list[Utterance]) -> list[tuple[dict, None]]:
         rows: list[dict] = []
         RunState(self.config, rows.append, set()).recognise_items(
-            self.adapter, self.system, dataset, items, WINDOW_SECONDS.get(self.adapter.info.family))
+            self.adapter, self.system, dataset, items, self.adapter.info.input_window_seconds)
         return [(row, None) for row in rows]
 
 
@@ -67,8 +67,8 @@ class SynthesisWorker:
         self.judge = judge_adapter(config)
         warm_up_synthesis(self.adapter, system, warmup)
 
-    def describe(self) -> tuple[bool, str]:
-        return False, self.adapter.info.family
+    def describe(self) -> tuple[bool, float | None]:
+        return False, self.adapter.info.input_window_seconds
 
     def work(self, dataset: str, prompts: list[Prompt],
              own_voice: tuple[str, bytes] | None = None) -> list[tuple[dict, bytes | None]]:
@@ -110,13 +110,13 @@ class RayExecutor:
         start = time.perf_counter()
         actors = [self.start_actor(system, pending[:self.config.warmup]) for _ in range(self.settings.workers)]
         try:
-            natively, family = self.ray.get([a.describe.remote() for a in actors])[0]
+            natively, window = self.ray.get([a.describe.remote() for a in actors])[0]
         except self.ray.exceptions.RayActorError as error:
             self.stop_actors()
             raise ModelUnavailable(f"{system.label} could not start on the Ray workers: {error}") from None
         self.startup_seconds += time.perf_counter() - start  # actors up, models loaded and warmed up
         if self.config.task == "asr":
-            plan = plan_recognition(self.config, pending, natively, family)
+            plan = plan_recognition(self.config, pending, natively, window)
             self.dispatch(run, system, dataset, actors, [tuple(pending[i] for i in b) for b in plan.batches])
         else:
             first = dataset.items[0]  # the system's own first utterance is the voice the others are compared with

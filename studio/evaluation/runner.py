@@ -36,10 +36,6 @@ from studio.text import check_text
 
 ProgressCallback = Callable[[int, int, str], None]  # (items done, items in total, what just finished)
 
-# Models that always process a fixed window; the rest of the window is padding.
-WINDOW_SECONDS = {"Whisper (CTranslate2)": 30.0}
-
-
 @dataclass(frozen=True)
 class RunResult:
     """Where a run wrote its files and what it found."""
@@ -169,8 +165,8 @@ class RunState:
     # --- ASR -----------------------------------------------------------------------------
     def recognise(self, adapter: ASRAdapter, system: System, dataset: Dataset, pending: list[Utterance]) -> None:
         warm_up_recognition(adapter, system, pending[:self.config.warmup])
-        window = WINDOW_SECONDS.get(adapter.info.family)
-        for batch in plan_recognition(self.config, pending, batches_natively(adapter), adapter.info.family).batches:
+        window = adapter.info.input_window_seconds
+        for batch in plan_recognition(self.config, pending, batches_natively(adapter), window).batches:
             if self.stopped:
                 return
             items = [pending[i] for i in batch]
@@ -328,12 +324,14 @@ def synthesis_path(config: EvalConfig, system: System, dataset: str, prompt: Pro
     return Path(config.output) / "audio" / _slug(system.label) / _slug(dataset) / f"{_slug(prompt.id)}.wav"
 
 
-def plan_recognition(config: EvalConfig, pending: list[Utterance], natively: bool, family: str) -> BatchPlan:
-    """Duration-bucketed batches of `pending` (indices) for an adapter of `family` that batches `natively` or not."""
+def plan_recognition(config: EvalConfig, pending: list[Utterance], natively: bool,
+                     window: float | None) -> BatchPlan:
+    """Duration-bucketed batches of `pending` (indices) for an adapter that batches `natively` or not and
+    pads every clip to `window` seconds (None: processes each clip as it is)."""
     # An adapter without its own `_recognize_batch` runs a batch one clip after another: batching it
     # would gain nothing and blur each utterance's latency into the batch's.
     batch_size = config.max_batch_size if natively else 1
-    return plan_batches([u.duration for u in pending], config.batch_seconds, batch_size, WINDOW_SECONDS.get(family))
+    return plan_batches([u.duration for u in pending], config.batch_seconds, batch_size, window)
 
 
 def batches_natively(adapter: ASRAdapter) -> bool:
@@ -345,4 +343,4 @@ def _slug(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "_", text).strip("_") or "item"
 
 
-__all__ = ["RunResult", "WINDOW_SECONDS", "load_datasets", "run_evaluation"]
+__all__ = ["RunResult", "load_datasets", "run_evaluation"]
