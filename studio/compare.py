@@ -16,7 +16,7 @@ from studio import engine
 from studio.adapters import System
 from studio.adapters.base import Synthesis, Transcription
 from studio.audio import Audio
-from studio.errors import StudioError
+from studio.errors import failure_message
 from studio.metrics.wer import word_diff
 from studio.text import check_text
 
@@ -47,8 +47,8 @@ def recognize_each(systems: list[System], audio: Audio, reference: str = "") -> 
             scored = engine.score_recognition(result, reference)
             diff = word_diff(reference, result.text) if reference and scored.value("wer") is not None else None
             yield RecognitionOutcome(system, result, scored, diff)
-        except StudioError as error:
-            yield RecognitionOutcome(system, error=str(error))
+        except Exception as error:  # noqa: BLE001 - one system's failure is shown in its slot
+            yield RecognitionOutcome(system, error=failure_message(error))
 
 
 def synthesize_each(systems: list[System], text: str, judge: System | None = None,
@@ -59,8 +59,8 @@ def synthesize_each(systems: list[System], text: str, judge: System | None = Non
         try:
             result = engine.synthesize(system, text)
             yield SynthesisOutcome(system, result, engine.score_synthesis(result, text, judge, reference_voice))
-        except StudioError as error:
-            yield SynthesisOutcome(system, error=str(error))
+        except Exception as error:  # noqa: BLE001 - one system's failure is shown in its slot
+            yield SynthesisOutcome(system, error=failure_message(error))
 
 
 def recognition_columns(outcome: RecognitionOutcome) -> dict:
@@ -70,7 +70,7 @@ def recognition_columns(outcome: RecognitionOutcome) -> dict:
         "WER (normalised)": scored.value("wer"), "WER (raw)": scored.value("wer_raw"),
         "CER (normalised)": scored.value("cer"), "RTFx": t.rtfx, "processing s": t.processing_seconds,
         **{f"{name} s": seconds for name, seconds in t.stage_seconds.items()},
-        "audio s": t.audio_duration, "model load s": t.load_seconds, "device": t.device,
+        "audio s": t.audio_duration, "model load s (once, not in processing)": t.load_seconds, "device": t.device,
         "not measured": "; ".join(t.not_measured),
     }
 
@@ -85,7 +85,7 @@ def synthesis_columns(outcome: SynthesisOutcome) -> dict:
         "DNSMOS SIG": scored.value("dnsmos_sig"), "DNSMOS BAK": scored.value("dnsmos_bak"),
         "speaker similarity": scored.value("speaker_similarity"),
         "judge heard": scored.judge_transcription.text if scored.judge_transcription else None,
-        "model load s": s.load_seconds, "device": s.device,
+        "model load s (once, not in synthesis)": s.load_seconds, "device": s.device,
         "skipped": "; ".join(f"{k}: {v}" for k, v in scored.skipped.items()),
     }
 

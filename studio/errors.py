@@ -29,3 +29,18 @@ class ModelUnavailable(StudioError):
 
 class OutOfMemory(ModelUnavailable):
     """A model that does not fit in the GPU or host memory left for it."""
+
+
+def failure_message(error: Exception) -> str:
+    """The message for one failed item in a batch of work (a run's utterance, one system of several).
+
+    A `StudioError` speaks for itself. Anything else is a bug in a model or in the studio: its
+    traceback goes to the server log and the item is reported as failed, so one odd clip does not
+    end a whole evaluation or hide the other systems' results.
+    """
+    if isinstance(error, StudioError):
+        return str(error)
+    import logging
+
+    logging.getLogger("studio").error("unexpected failure", exc_info=error)
+    return f"internal error ({type(error).__name__}: {error}); the traceback is in the server log"

@@ -27,3 +27,35 @@ def test_recognition_rows_carry_wer_and_stages(piper_speech):
     row = outcome_table(outcomes, recognition_columns).iloc[0]
     assert row["WER (normalised)"] == 0.0 and row["encoder s"] > 0 and row["decoder s"] > 0
     assert outcomes[0].diff == [(text.lower().rstrip("."), None)]
+
+
+def test_an_unexpected_model_failure_is_reported_in_its_slot(piper_speech, caplog):
+    from dataclasses import dataclass
+
+    from studio.adapters import AdapterInfo, AdapterSpec, ASRAdapter, register
+    from studio.adapters.registry import unregister
+
+    @dataclass(frozen=True)
+    class NoOptions:
+        pass
+
+    class Broken(ASRAdapter):
+        info = AdapterInfo(id="test-broken", task="asr", label="broken", options_type=NoOptions, family="test",
+                           decoding="none", model="none")
+        loaded = True
+
+        def _load(self):
+            pass
+
+        def _recognize(self, samples, options, timer):
+            raise RuntimeError("kernel exploded")
+
+    register(AdapterSpec(Broken.info, Broken), replace=True)
+    try:
+        outcomes = list(recognize_each([System.parse("test-broken"), System.parse("pocketsphinx")],
+                                       piper_speech[0][1]))
+    finally:
+        unregister("test-broken")
+    assert outcomes[0].error.startswith("internal error (RuntimeError: kernel exploded)")
+    assert "kernel exploded" in caplog.text  # the traceback went to the log
+    assert outcomes[1].transcription.text  # the other system still ran

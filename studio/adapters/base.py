@@ -93,15 +93,17 @@ class Adapter(ABC):
     def __init__(self, device: str = "cpu"):
         self.device = device
         self.load_seconds = 0.0
-        # Inference is serialised per model: concurrent calls would share CPU cores and
-        # blur every timing, and several engines here are not thread-safe.
-        self._lock = threading.Lock()
+        # Loading, inference and unloading are serialised per model: concurrent calls would share
+        # CPU cores and blur every timing, several engines here are not thread-safe, and an unload
+        # must not pull the weights from under a running call. Re-entrant: calls load under it.
+        self._lock = threading.RLock()
 
     def ensure_loaded(self) -> None:
-        if not self.loaded:
-            start = time.perf_counter()
-            self._load()
-            self.load_seconds = time.perf_counter() - start
+        with self._lock:
+            if not self.loaded:
+                start = time.perf_counter()
+                self._load()
+                self.load_seconds = time.perf_counter() - start
 
     @property
     @abstractmethod
@@ -125,9 +127,9 @@ class ASRAdapter(Adapter):
     def transcribe_batch(self, audios: list[Audio], options: Any = None) -> list[Transcription]:
         """Recognise several utterances. The default runs them one by one; engines that batch override `_recognize_batch`."""
         options = options if options is not None else self.default_options()
-        self.ensure_loaded()
         clips = [a.resample(ASR_SAMPLE_RATE) for a in audios]
         with self._lock:
+            self.ensure_loaded()
             timer = StageTimer(self.device)
             synchronize(self.device)
             start = time.perf_counter()
@@ -171,17 +173,19 @@ class TTSAdapter(Adapter):
     def synthesize(self, text: str, options: Any = None) -> Synthesis:
         """Speak `text` (already checked by `studio.text.check_text`)."""
         options = options if options is not None else self.default_options()
-        self.ensure_loaded()
         spoken = self.front_end(text)
         chunks: list[np.ndarray] = []
         with self._lock:
+            self.ensure_loaded()
             timer = StageTimer(self.device)
+            synchronize(self.device)
             start = time.perf_counter()
             first = None
             for chunk in self._stream(spoken, options, timer):
                 if first is None:
                     first = time.perf_counter() - start
                 chunks.append(chunk)
+            synchronize(self.device)
             elapsed = time.perf_counter() - start
             details = self.run_details()
         samples = np.concatenate(chunks) if chunks else np.zeros(0, np.float32)

@@ -39,6 +39,9 @@ def register(spec: AdapterSpec, replace: bool = False) -> None:
 def unregister(adapter_id: str) -> AdapterSpec:
     """Unload and remove an adapter, so that it is no longer offered (a config's allow-list)."""
     unload(adapter_id)
+    with _registry_lock:
+        for key in [k for k in _instances if k[0] == adapter_id]:
+            del _instances[key]
     return _specs.pop(adapter_id)
 
 
@@ -77,18 +80,22 @@ def get_adapter(adapter_id: str, device: str = "auto") -> Adapter:
         if adapter is None:
             adapter = spec.factory(key[1])
             adapter.ensure_loaded()
-            _instances[key] = adapter
+            _instances[key] = adapter  # cached only once it has loaded
+    adapter.ensure_loaded()  # reloads after an unload
     return adapter
 
 
 def loaded_adapters() -> list[Adapter]:
-    return list(_instances.values())
+    return [a for a in list(_instances.values()) if a.loaded]
 
 
 def unload(adapter_id: str) -> None:
-    for key in [k for k in _instances if k[0] == adapter_id]:
-        with _load_locks[key]:
-            _instances.pop(key).unload()
+    """Drop the weights but keep the adapter object: whoever holds it (an evaluation run, a Ray
+    actor) reloads that same object on its next call, so no hidden second copy is ever made."""
+    for key, adapter in list(_instances.items()):
+        if key[0] == adapter_id:
+            with adapter._lock:  # waits for a running call to finish
+                adapter.unload()
 
 
 def _spec(adapter_id: str) -> AdapterSpec:

@@ -49,26 +49,36 @@ def watch(adapter_id: str, preset_names: list[str], audio: Audio) -> Iterator[Pr
     unknown = [n for n in preset_names if n not in PRESETS]
     if unknown:
         raise ConfigError(f"unknown strategy preset(s) {', '.join(unknown)}; choose from {', '.join(PRESETS)}")
-    from studio.decoding.adapter import TorchWhisperAdapter
+    from studio.adapters import adapter_info
+    from studio.decoding.options import DecodingOptions
 
-    adapter = get_adapter(adapter_id, "cpu")
-    if not isinstance(adapter, TorchWhisperAdapter):
+    if adapter_info(adapter_id).options_type is not DecodingOptions:  # checked before anything loads
         raise ConfigError(f"{adapter_id} is not a decoding-lab model; pick one of the torch-whisper-* models")
+    adapter = get_adapter(adapter_id, "cpu")
     lab = adapter.decoding
     clip = audio.resample(16000)
     rows: list[dict] = []
     baseline_tokens: tuple[int, ...] | None = None
     for name in [BASELINE, *[n for n in preset_names if n != BASELINE]]:
         options = PRESETS[name]
-        try:
-            lab.prepare(options)
-        except ConfigError as error:
-            rows.append({"strategy": name, "note": str(error)})
+        timer = StageTimer()
+        # The lab is shared with the adapter's other callers: decode under its lock, then stream
+        # the recorded rounds to the page, so a slow page never holds the model.
+        with adapter._lock:
+            try:
+                lab.prepare(options)
+            except ConfigError as error:
+                rounds = None
+                note = str(error)
+            else:
+                tokenizer = lab.target(options).whisper.tokenizer
+                rounds = list(lab.rounds(clip.samples, options, timer))
+        if rounds is None:
+            rows.append({"strategy": name, "note": note})
             yield Progress(name, [], list(rows))
             continue
-        tokenizer = lab.target(options).whisper.tokenizer
-        timer, pieces, tokens, drafted, accepted, steps = StageTimer(), [], [], 0, 0, 0
-        for step in lab.rounds(clip.samples, options, timer):
+        pieces, tokens, drafted, accepted, steps = [], [], 0, 0, 0
+        for step in rounds:
             for index, token in enumerate(step.emitted):
                 pieces.append((tokenizer.decode([token]), ACCEPTED if index < step.accepted else TARGET))
             tokens += step.emitted

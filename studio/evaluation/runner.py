@@ -26,7 +26,7 @@ from studio.adapters import System, get_adapter
 from studio.adapters.base import ASRAdapter, Transcription, TTSAdapter
 from studio.audio import Audio, load_audio
 from studio.engine import score
-from studio.errors import ConfigError, StudioError
+from studio.errors import ConfigError, StudioError, failure_message
 from studio.evaluation.batching import BatchPlan, plan_batches, processed_seconds
 from studio.evaluation.config import EvalConfig, system_record
 from studio.evaluation.datasets import Dataset, Prompt, Utterance, load_dataset
@@ -75,6 +75,22 @@ def run_evaluation(config: EvalConfig, progress: ProgressCallback | None = None,
     datasets = load_datasets(config)
     output = Path(config.output)
     output.mkdir(parents=True, exist_ok=True)
+    with _writers_lock:
+        writer = _writers.setdefault(output.resolve(), threading.Lock())
+    if not writer.acquire(blocking=False):  # two writers would both redo the same pending rows
+        raise ConfigError(f"a run is already writing to {output}; wait for it to finish or cancel it")
+    try:
+        return _run(config, datasets, output, progress, cancel, max_new_rows)
+    finally:
+        writer.release()
+
+
+_writers: dict[Path, threading.Lock] = {}  # one writer per results folder in this process
+_writers_lock = threading.Lock()
+
+
+def _run(config: EvalConfig, datasets: list[Dataset], output: Path, progress: ProgressCallback | None,
+         cancel: threading.Event | None, max_new_rows: int | None) -> RunResult:
     log = ResultsLog(output / RESULTS_FILE)
     log.repair()
     done = {row_key(r) for r in log.read()}
@@ -190,9 +206,9 @@ class RunState:
                         audios: list[tuple[Utterance, Audio]], window: float | None) -> None:
         try:
             results = adapter.transcribe_batch([a for _, a in audios], system.options)
-        except StudioError as error:
+        except Exception as error:  # noqa: BLE001 - reported as a failed row (failure_message logs bugs)
             if len(audios) == 1:
-                self.write(self.row(system, dataset, audios[0][0], error=str(error)))
+                self.write(self.row(system, dataset, audios[0][0], error=failure_message(error)))
             else:  # find the one that failed; the others still count
                 for pair in audios:
                     self.recognise_batch(adapter, system, dataset, [pair], window)
@@ -235,8 +251,8 @@ class RunState:
             metrics, counts, skipped = self.scores(MetricInput(
                 hypothesis=judged.text if judged else None, reference=prompt.text, audio=result.audio,
                 reference_audio=reference, synthesis=result))
-        except StudioError as error:
-            return self.row(system, dataset, prompt, error=str(error)), None
+        except Exception as error:  # noqa: BLE001 - reported as a failed row (failure_message logs bugs)
+            return self.row(system, dataset, prompt, error=failure_message(error)), None
         row = self.row(system, dataset, prompt, synthesis=result, audio_path=wav, metrics=metrics, counts=counts,
                        skipped=skipped, pred_text=judged.text if judged else "", reference=reference_path)
         return row, result.audio.to_wav_bytes()

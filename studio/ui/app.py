@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 
 import gradio as gr
 
@@ -41,6 +42,15 @@ def _tab_for_link(request: gr.Request):
     return gr.Tabs(selected="listen") if request and request.query_params.get("test") else gr.Tabs()
 
 
+def warn_if_open(host: str, share: bool) -> None:
+    """Say loudly when the app is reachable from other machines while admin actions are open to all."""
+    if (share or host not in ("127.0.0.1", "localhost", "::1")) and not os.environ.get("STUDIO_ADMIN_TOKEN"):
+        logging.getLogger("studio").warning(
+            "the app is reachable from other machines but STUDIO_ADMIN_TOKEN is not set: anyone with the link can "
+            "create, close, export and delete listening tests; set STUDIO_ADMIN_TOKEN to keep those to admins")
+
+
 def launch(host: str = "127.0.0.1", port: int = 7860, share: bool = False) -> None:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    warn_if_open(host, share)
     build_app().queue(default_concurrency_limit=2).launch(server_name=host, server_port=port, share=share)

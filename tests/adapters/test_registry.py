@@ -6,7 +6,7 @@ import pytest
 
 from studio.adapters import AdapterInfo, AdapterSpec, ASRAdapter, System, adapter_ids, get_adapter, register
 from studio.adapters.options import options_from_text, options_to_text
-from studio.adapters.registry import _specs, unload
+from studio.adapters.registry import _specs, loaded_adapters, unload, unregister
 from studio.adapters.whisper_ct2 import WhisperOptions
 from studio.errors import ConfigError, ModelUnavailable
 from tests.conftest import tone
@@ -74,6 +74,9 @@ class _CountingAdapter(ASRAdapter):
         type(self).loads += 1
         self.ready = True
 
+    def unload(self):
+        self.ready = False
+
     def _recognize(self, samples, options, timer):
         with timer.stage("decoder"):
             pass
@@ -96,11 +99,11 @@ def test_concurrent_first_use_loads_once_and_shares_the_instance():
         assert result.load_seconds >= 0.2 and result.processing_seconds < result.load_seconds
         assert set(result.stage_seconds) == {"decoder", "other"}
         unload("test-counting")
-        get_adapter("test-counting", "cpu")
+        assert got[0] not in loaded_adapters()
+        assert get_adapter("test-counting", "cpu") is got[0]  # the same object reloads: never two copies
         assert _CountingAdapter.loads == 2
     finally:
-        unload("test-counting")
-        _specs.pop("test-counting", None)
+        unregister("test-counting")
 
 
 def test_unavailable_adapter_says_why():

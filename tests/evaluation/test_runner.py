@@ -164,3 +164,17 @@ def test_an_adapter_that_cannot_batch_runs_one_at_a_time(tmp_path):
     assert {r["batch_size"] for r in rows} == {1}
     assert result.summary.iloc[0]["padding_fraction"] == 0.0
     assert all(r["latency"] == r["time"] for r in rows)
+
+
+def test_a_second_writer_to_the_same_results_folder_is_refused(tmp_path):
+    from studio.errors import ConfigError
+    from studio.evaluation import runner
+
+    config = asr_config(tmp_path)
+    lock = runner._writers.setdefault((tmp_path / "out").resolve(), threading.Lock())
+    lock.acquire()  # as if a run were writing there now
+    try:
+        with pytest.raises(ConfigError, match="already writing"):
+            runner.run_evaluation(config)
+    finally:
+        lock.release()
