@@ -24,7 +24,7 @@ from studio.evaluation.config import EvalConfig, RaySettings
 from studio.audio import load_audio
 from studio.evaluation.datasets import Dataset, Prompt, Utterance
 from studio.evaluation.runner import (RunState, batches_natively, judge_adapter, plan_recognition,
-                                      synthesis_path, warm_up_recognition, warm_up_synthesis)
+                                      synthesis_path, warm_up)
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 POLL_SECONDS = 0.5  # how often the driver looks at the cancel flag while batches run
@@ -45,7 +45,7 @@ class RecognitionWorker:
     def __init__(self, config: EvalConfig, system: System, warmup: list[Utterance]):
         self.config, self.system = config, system
         self.adapter = get_adapter(system.adapter_id, config.device)
-        warm_up_recognition(self.adapter, system, warmup)
+        warm_up(self.adapter, system, warmup)
 
     def describe(self) -> tuple[bool, float | None]:
         """(batches natively, input window seconds): what the driver needs to plan batches."""
@@ -65,7 +65,7 @@ class SynthesisWorker:
         self.config, self.system = config, system
         self.adapter = get_adapter(system.adapter_id, config.device)
         self.judge = judge_adapter(config)
-        warm_up_synthesis(self.adapter, system, warmup)
+        warm_up(self.adapter, system, warmup)
 
     def describe(self) -> tuple[bool, float | None]:
         return False, self.adapter.info.input_window_seconds

@@ -180,7 +180,7 @@ class RunState:
 
     # --- ASR -----------------------------------------------------------------------------
     def recognise(self, adapter: ASRAdapter, system: System, dataset: Dataset, pending: list[Utterance]) -> None:
-        warm_up_recognition(adapter, system, pending[:self.config.warmup])
+        warm_up(adapter, system, pending[:self.config.warmup])
         window = adapter.info.input_window_seconds
         for batch in plan_recognition(self.config, pending, batches_natively(adapter), window).batches:
             if self.stopped:
@@ -224,7 +224,7 @@ class RunState:
 
     # --- TTS -----------------------------------------------------------------------------
     def synthesise(self, adapter: TTSAdapter, system: System, dataset: Dataset, pending: list[Prompt]) -> None:
-        warm_up_synthesis(adapter, system, pending[:self.config.warmup])
+        warm_up(adapter, system, pending[:self.config.warmup])
         judge = judge_adapter(self.config)
         own_voice_path = synthesis_path(self.config, system, dataset.name, dataset.items[0])
         own_voice = None  # the system's first utterance: the voice to compare with when a prompt gives none
@@ -313,19 +313,14 @@ class RunState:
         }
 
 
-def warm_up_recognition(adapter: ASRAdapter, system: System, items: list[Utterance]) -> None:
+def warm_up(adapter: ASRAdapter | TTSAdapter, system: System, items: list[Utterance] | list[Prompt]) -> None:
     """Untimed runs first: first-call allocations, caches and thread pools are not what is measured."""
     for item in items:
         try:
-            adapter.transcribe(load_audio(item.audio_filepath), system.options)
-        except StudioError:
-            pass  # the timed pass reports it
-
-
-def warm_up_synthesis(adapter: TTSAdapter, system: System, prompts: list[Prompt]) -> None:
-    for prompt in prompts:
-        try:
-            adapter.synthesize(check_text(prompt.text), system.options)
+            if isinstance(adapter, ASRAdapter):
+                adapter.transcribe(load_audio(item.audio_filepath), system.options)
+            else:
+                adapter.synthesize(check_text(item.text), system.options)
         except StudioError:
             pass  # the timed pass reports it
 
