@@ -15,7 +15,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from studio.adapters import get_adapter  # noqa: E402
+from studio.bootstrap import build_registry  # noqa: E402
+
+REGISTRY = build_registry()  # the bundled models, as the app and the CLI offer them
 
 OUT = Path(__file__).resolve().parent / "demo_set"
 SAMPLE_RATE = 16000
@@ -43,7 +45,7 @@ TTS_PROMPTS = (
 
 
 def main() -> None:
-    piper = get_adapter("piper-joe", "cpu")
+    piper = REGISTRY.get("piper-joe", "cpu")
     options = piper.info.options_type(noise_scale=0.0, noise_w_scale=0.0)
     (OUT / "wav").mkdir(parents=True, exist_ok=True)
     rows = []

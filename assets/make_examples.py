@@ -12,7 +12,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from studio.adapters import get_adapter  # noqa: E402
+from studio.bootstrap import build_registry  # noqa: E402
+
+REGISTRY = build_registry()  # the bundled models, as the app and the CLI offer them
 
 OUT = Path(__file__).resolve().parent / "examples"
 
@@ -33,7 +35,7 @@ def main() -> None:
     OUT.mkdir(parents=True, exist_ok=True)
     rows = []
     for name, adapter_id, text in RECORDINGS:
-        adapter = get_adapter(adapter_id, "cpu")
+        adapter = REGISTRY.get(adapter_id, "cpu")
         options = adapter.info.options_type(noise_scale=0.0, noise_w_scale=0.0) if adapter_id == "piper-joe" else None
         audio = adapter.synthesize(text, options).audio
         (OUT / name).write_bytes(audio.to_wav_bytes())

@@ -24,9 +24,11 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.timer import context, print_report, race  # noqa: E402
-from studio.adapters import System, get_adapter  # noqa: E402
+from studio.bootstrap import build_registry  # noqa: E402
 from studio.assets import EXAMPLES, example_texts  # noqa: E402
 from studio.audio import load_audio  # noqa: E402
+
+REGISTRY = build_registry()  # the bundled models, as the app and the CLI offer them
 
 DEV_SPEECH = Path(__file__).resolve().parent.parent.parent / "shared" / "dev-speech" / "manifest.jsonl"
 
@@ -37,8 +39,8 @@ def load_clips(manifest: Path):
 
 
 def whisper_pair(adapter_id: str, clips, beam_size: int):
-    system = System.from_mapping(adapter_id, {"beam_size": beam_size})
-    adapter = get_adapter(adapter_id, "cpu")
+    system = REGISTRY.system(adapter_id, {"beam_size": beam_size})
+    adapter = REGISTRY.get(adapter_id, "cpu")
     raw = copy.copy(adapter.model)  # the same faster-whisper WhisperModel without the studio's timing proxies
     raw.model, raw.feature_extractor = adapter.model.model._model, adapter.model.feature_extractor._extractor
     seconds = sum(c.duration for c in clips)
@@ -62,7 +64,7 @@ def pocketsphinx_pair(clips):
     from pocketsphinx import Decoder
 
     decoder = Decoder(samprate=16000, loglevel="FATAL")
-    adapter = get_adapter("pocketsphinx", "cpu")
+    adapter = REGISTRY.get("pocketsphinx", "cpu")
     seconds = sum(c.duration for c in clips)
     pcms = [(c.samples * 32767).astype(np.int16).tobytes() for c in clips]
 
@@ -86,8 +88,8 @@ def piper_pair(texts):
     from piper import SynthesisConfig
 
     synthesis = SynthesisConfig(noise_scale=0.0, noise_w_scale=0.0)  # same work every run
-    system = System.parse("piper-joe", "noise_scale=0 noise_w_scale=0")
-    adapter = get_adapter("piper-joe", "cpu")
+    system = REGISTRY.system("piper-joe", "noise_scale=0 noise_w_scale=0")
+    adapter = REGISTRY.get("piper-joe", "cpu")
     voice = adapter.voice  # the raw PiperVoice the adapter wraps
 
     def run_raw():

@@ -30,12 +30,13 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.timer import context, print_report, race  # noqa: E402
-from studio.adapters import System, get_adapter  # noqa: E402
+from studio.bootstrap import build_registry  # noqa: E402
 from studio.audio import load_audio  # noqa: E402
 from studio.evaluation import DatasetConfig, EvalConfig, load_datasets, run_evaluation  # noqa: E402
 from studio.evaluation.batching import plan_batches  # noqa: E402
 from studio.evaluation.results import ResultsLog  # noqa: E402
-from studio.evaluation.runner import WINDOW_SECONDS  # noqa: E402
+
+REGISTRY = build_registry()  # the bundled models, as the app and the CLI offer them
 
 ROOT = Path(__file__).resolve().parent.parent
 DEMO = ROOT / "assets" / "demo_set" / "manifest.jsonl"
@@ -49,14 +50,14 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=4)
     args = parser.parse_args()
     datasets = [DatasetConfig(DEMO, "demo")] + ([DatasetConfig(DEV_SPEECH, "dev-speech")] if DEV_SPEECH.exists() else [])
-    system = System.from_mapping("whisper-tiny.en", {"beam_size": 5, "temperature": 0.0, "language": "en"}, "tiny.en beam 5")
+    system = REGISTRY.system("whisper-tiny.en", {"beam_size": 5, "temperature": 0.0, "language": "en"}, "tiny.en beam 5")
     config = EvalConfig(name="batched_eval", datasets=tuple(datasets), systems=(system,), metrics=("wer", "latency"),
                         batch_seconds=BATCH_SECONDS, max_batch_size=args.batch_size, warmup=1, device="cpu")
     utterances = [u for d in load_datasets(config) for u in d.items]
     clips = [load_audio(u.audio_filepath).resample(16000) for u in utterances]
     seconds = sum(c.duration for c in clips)
-    adapter = get_adapter(system.adapter_id, "cpu")
-    window = WINDOW_SECONDS[adapter.info.family]
+    adapter = REGISTRY.get(system.adapter_id, "cpu")
+    window = adapter.info.input_window_seconds
 
     def engine(max_batch_size: int):
         plan = plan_batches([c.duration for c in clips], BATCH_SECONDS, max_batch_size, window)
@@ -84,8 +85,9 @@ def main() -> None:
     timings = race({"engine batched": engine(args.batch_size), "engine sequential": engine(1), "raw batched": raw},
                    repeats=args.repeats, warmup=1)
     with tempfile.TemporaryDirectory() as folder:
-        batched = run_evaluation(config.with_overrides(output=Path(folder) / "batched"))
-        sequential = run_evaluation(config.with_overrides(output=Path(folder) / "sequential", max_batch_size=1))
+        batched = run_evaluation(config.with_overrides(output=Path(folder) / "batched"), REGISTRY)
+        sequential = run_evaluation(config.with_overrides(output=Path(folder) / "sequential", max_batch_size=1),
+                                    REGISTRY)
         text = lambda result: {(r["dataset"], r["key"]): r["pred_text"] for r in ResultsLog(result.results_path).read()}
         same = sum(text(batched)[k] == v for k, v in text(sequential).items())
         summaries = {"batched": batched.summary, "sequential": sequential.summary}

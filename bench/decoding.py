@@ -31,7 +31,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.timer import context, print_report, race  # noqa: E402
 from studio.audio import Audio, load_audio  # noqa: E402
-from studio.decoding.options import DecodingOptions  # noqa: E402
+from studio.bootstrap import build_registry  # noqa: E402
+from studio.decoding.options import STRATEGIES, DecodingOptions  # noqa: E402
 from studio.metrics.wer import normalize, word_errors  # noqa: E402
 from studio.timing import StageTimer  # noqa: E402
 
@@ -40,7 +41,7 @@ BASELINE = "generate greedy"
 FASTER_WHISPER = "faster-whisper int8 greedy"
 
 # name -> options; chosen before any run (draft_tokens=16 for first_pass lookup: its draft costs nothing per token)
-STRATEGIES = {
+CONTENDERS = {
     BASELINE: DecodingOptions(strategy="greedy"),
     "generate beam=5": DecodingOptions(strategy="beam", beam_size=5),
     "generate greedy, batch 4": DecodingOptions(strategy="greedy", batch_size=4),
@@ -127,11 +128,9 @@ def torch_contender(lab, options: DecodingOptions, clips: list[Utterance], run: 
     return go
 
 
-def faster_whisper_contender(adapter_id: str, clips: list[Utterance], run: Run):
-    from studio.adapters import System, get_adapter
-
-    adapter = get_adapter(adapter_id, "cpu")
-    options = System.from_mapping(adapter_id, {"beam_size": 1}).options
+def faster_whisper_contender(registry, adapter_id: str, clips: list[Utterance], run: Run):
+    adapter = registry.get(adapter_id, "cpu")
+    options = registry.system(adapter_id, {"beam_size": 1}).options
 
     def go() -> float:
         results = [adapter.transcribe(u.audio, options) for u in clips]
@@ -170,14 +169,13 @@ def labelled_generate(model):
 
 def profile_breakdown(lab, options: DecodingOptions, clip: Utterance) -> dict:
     """Milliseconds per labelled stage and outside the aten kernels, for one clip under torch.profiler."""
-    import torch
     from torch.profiler import ProfilerActivity, profile
 
     labels = ("features", "encoder", "draft_encoder", "draft", "verify", "decoder", "generate", "output_projection")
     timer = ProfiledTimer()
     lab.prepare(options)
-    guard = labelled_generate(lab.target(options).hf_model) if options.strategy in ("greedy", "beam") \
-        else contextlib.nullcontext()
+    generated = STRATEGIES[options.strategy].runner == "generate"
+    guard = labelled_generate(lab.target(options).hf_model) if generated else contextlib.nullcontext()
     with guard, profile(activities=[ProfilerActivity.CPU]) as prof:
         start = time.perf_counter()
         result = lab.decode([clip.audio.samples], options, timer)[0]
@@ -186,7 +184,7 @@ def profile_breakdown(lab, options: DecodingOptions, clip: Utterance) -> dict:
     by_name = {e.key: e for e in events}
     kernels_us = sum(e.self_cpu_time_total for e in events if e.key.startswith(("aten::", "quantized::")))
     row = {f"{label}_ms": round(by_name[label].cpu_time_total / 1000, 1) for label in labels if label in by_name}
-    if options.strategy in ("greedy", "beam") and "generate_ms" in row and "encoder_ms" in row:
+    if generated and "generate_ms" in row and "encoder_ms" in row:
         row["decoder_ms"] = round(row["generate_ms"] - row["encoder_ms"], 1)
     overhead_ms = max(0.0, wall * 1000 - kernels_us / 1000)
     steps = max(result.stats.target_steps, 1)
@@ -202,24 +200,23 @@ def main() -> None:
     parser.add_argument("--manifest", type=Path, default=DEV_SPEECH)
     parser.add_argument("--repeats", type=int, default=1)
     parser.add_argument("--limit", type=int, default=0, help="use only the first N utterances (0 = all)")
-    parser.add_argument("--only", action="append", choices=list(STRATEGIES), metavar="NAME",
+    parser.add_argument("--only", action="append", choices=list(CONTENDERS), metavar="NAME",
                         help="run only these strategies (repeatable; the baseline always runs)")
     parser.add_argument("--json", type=Path, help="also write rows and context here")
     args = parser.parse_args()
     warnings.filterwarnings("ignore", message=".*quantize_per_tensor.*")
 
-    from studio.decoding.strategies import WhisperDecoding
-
     utterances = load_utterances(args.manifest)[: args.limit or None]
-    lab = WhisperDecoding(args.target)
+    registry = build_registry()
+    lab = registry.get(f"torch-whisper-{args.target}", "cpu").decoding  # the lab with its first pass wired in
     layers = lab.variant(args.target, False).lean.num_layers
-    strategies = {n: o for n, o in STRATEGIES.items()  # tiny.en has no draft model and only 4 decoder layers
+    strategies = {n: o for n, o in CONTENDERS.items()  # tiny.en has no draft model and only 4 decoder layers
                   if (o.strategy != "speculative" or args.target == "base") and o.draft_layers < layers
                   and (not args.only or n in args.only or n == BASELINE)}
     runs = {name: Run() for name in [*strategies, FASTER_WHISPER]}
     contenders = {name: torch_contender(lab, options, utterances, runs[name]) for name, options in strategies.items()}
     fw_id = "whisper-base" if args.target == "base" else "whisper-tiny.en"
-    contenders[FASTER_WHISPER] = faster_whisper_contender(fw_id, utterances, runs[FASTER_WHISPER])
+    contenders[FASTER_WHISPER] = faster_whisper_contender(registry, fw_id, utterances, runs[FASTER_WHISPER])
     for name, options in strategies.items():  # load-time work (quantised copies, draft models) and a warm-up
         lab.prepare(options)
         lab.decode([utterances[0].audio.samples] * options.batch_size, options, StageTimer())

@@ -25,7 +25,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.timer import context, print_report, race  # noqa: E402
-from studio.adapters import System  # noqa: E402
+from studio.bootstrap import build_registry  # noqa: E402
 from studio.evaluation import DatasetConfig, EvalConfig, load_datasets, run_evaluation  # noqa: E402
 from studio.evaluation.config import RaySettings  # noqa: E402
 
@@ -44,7 +44,8 @@ def main() -> None:
     ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False,
              runtime_env={"env_vars": {"PYTHONPATH": str(ROOT)}})
     datasets = [DatasetConfig(DEMO, "demo")] + ([DatasetConfig(DEV_SPEECH, "dev-speech")] if DEV_SPEECH.exists() else [])
-    system = System.from_mapping("whisper-tiny.en", {"beam_size": args.beam_size})
+    registry = build_registry()
+    system = registry.system("whisper-tiny.en", {"beam_size": args.beam_size})
     base = EvalConfig(name="ray_eval", datasets=tuple(datasets), systems=(system,), metrics=("wer", "latency"),
                       batch_seconds=240.0, max_batch_size=8, warmup=1, device="cpu")
     items = sum(len(d.items) for d in load_datasets(base))
@@ -56,7 +57,7 @@ def main() -> None:
         def run() -> float:
             output = scratch / f"{name}-{len(startups.get(name, []))}"
             startups.setdefault(name, [])
-            run_evaluation(base.with_overrides(output=output, ray=settings))
+            run_evaluation(base.with_overrides(output=output, ray=settings), registry)
             cluster = json.loads((output / "run.json").read_text())["cluster"]
             startups[name].append(cluster["startup_seconds"] if cluster else 0.0)
             return seconds

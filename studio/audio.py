@@ -17,6 +17,8 @@ import soundfile
 from studio.errors import AudioError
 from studio.limits import Limits
 
+AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".opus", ".mp3", ".aiff", ".aif")  # what the studio reads as audio
+
 MIN_SECONDS = 0.1  # shorter clips hold no word; every model here pads them to nonsense
 SILENCE_PEAK = 10 ** (-70 / 20)  # a peak below -70 dBFS is digital silence or a muted mic
 

@@ -7,21 +7,8 @@ import argparse
 import json
 import sys
 
+from studio.bootstrap import add_models_argument, registry_for_command
 from studio.errors import StudioError
-
-
-def add_config_argument(parser: argparse.ArgumentParser) -> None:
-    """`--config studio.yaml` for every subcommand that runs models (overrides STUDIO_CONFIG)."""
-    parser.add_argument("--config", metavar="STUDIO_YAML",
-                        help="the models to offer (default: $STUDIO_CONFIG, else the bundled models)")
-
-
-def apply_config_argument(args: argparse.Namespace) -> None:
-    """Use the file given with --config; a file that cannot be used stops the command with one line."""
-    if getattr(args, "config", None):
-        from studio.adapters.zoo import use_config
-
-        use_config(args.config)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -31,9 +18,9 @@ def main(argv: list[str] | None = None) -> int:
     app.add_argument("--host", default="127.0.0.1")
     app.add_argument("--port", type=int, default=7860)
     app.add_argument("--share", action="store_true", help="make a public gradio.live link")
-    add_config_argument(app)
+    add_models_argument(app)
     models = commands.add_parser("models", help="list the allow-listed models and why any is unavailable")
-    add_config_argument(models)
+    add_models_argument(models)
     commands.add_parser("info", help="print hardware, threads and package versions as JSON")
     from studio.evaluation.cli import add_arguments, run as run_eval
 
@@ -42,13 +29,12 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "eval":
         return run_eval(args)
     try:
-        apply_config_argument(args)
         if args.command == "app":
             from studio.ui.app import launch
 
-            launch(host=args.host, port=args.port, share=args.share)
+            launch(registry_for_command(args.config), host=args.host, port=args.port, share=args.share)
         elif args.command == "models":
-            return print_models()
+            return print_models(registry_for_command(args.config))
         elif args.command == "info":
             from studio.system_info import system_report
 
@@ -59,18 +45,15 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def print_models() -> int:
-    """One line per model; exit status 1 when the config or any entry has a problem."""
+def print_models(registry) -> int:
+    """One line per model; exit status 1 when any entry has a problem."""
     from studio.adapters import zoo
 
-    problem = zoo.config_problem()
-    if problem:
-        print(f"studio: {problem}", file=sys.stderr)
-    statuses = zoo.model_statuses()
+    statuses = zoo.model_statuses(registry)
     for status in statuses:
         detail = f"  -- {status.reason}" if status.reason else ""
         print(f"{status.id:24} {status.task or '?':4} {status.state:12} {status.source}{detail}")
-    return 1 if problem or any(s.state == "unavailable" for s in statuses) else 0
+    return 1 if any(s.state == "unavailable" for s in statuses) else 0
 
 
 if __name__ == "__main__":

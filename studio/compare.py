@@ -13,12 +13,12 @@ from typing import Callable, Iterator
 import pandas as pd
 
 from studio import engine
-from studio.adapters import System
-from studio.adapters.base import Synthesis, Transcription
+from studio.adapters.registry import Registry, System
 from studio.audio import Audio
 from studio.errors import failure_message
 from studio.metrics.wer import word_diff
 from studio.text import check_text
+from studio.types import Synthesis, Transcription
 
 
 @dataclass(frozen=True)
@@ -38,12 +38,13 @@ class SynthesisOutcome:
     error: str | None = None
 
 
-def recognize_each(systems: list[System], audio: Audio, reference: str = "") -> Iterator[RecognitionOutcome]:
+def recognize_each(registry: Registry, systems: list[System], audio: Audio,
+                   reference: str = "") -> Iterator[RecognitionOutcome]:
     """Run every system on the same audio; score against `reference` when one is given."""
     reference = reference.strip()
     for system in systems:
         try:
-            result = engine.recognize(system, audio)
+            result = engine.recognize(registry, system, audio)
             scored = engine.score_recognition(result, reference)
             diff = word_diff(reference, result.text) if reference and scored.value("wer") is not None else None
             yield RecognitionOutcome(system, result, scored, diff)
@@ -51,14 +52,15 @@ def recognize_each(systems: list[System], audio: Audio, reference: str = "") -> 
             yield RecognitionOutcome(system, error=failure_message(error))
 
 
-def synthesize_each(systems: list[System], text: str, judge: System | None = None,
+def synthesize_each(registry: Registry, systems: list[System], text: str, judge: System | None = None,
                     reference_voice: Audio | None = None) -> Iterator[SynthesisOutcome]:
     """Speak the same text with every system and score each output (round-trip WER, DNSMOS, similarity)."""
     text = check_text(text)
+    judged_by = engine.judge_for(registry, judge)
     for system in systems:
         try:
-            result = engine.synthesize(system, text)
-            yield SynthesisOutcome(system, result, engine.score_synthesis(result, text, judge, reference_voice))
+            result = engine.synthesize(registry, system, text)
+            yield SynthesisOutcome(system, result, engine.score_synthesis(result, text, judged_by, reference_voice))
         except Exception as error:  # noqa: BLE001 - one system's failure is shown in its slot
             yield SynthesisOutcome(system, error=failure_message(error))
 

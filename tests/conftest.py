@@ -29,11 +29,18 @@ def output_dir() -> Path:
 
 
 @pytest.fixture(scope="session")
-def piper_speech() -> list[tuple[str, Audio]]:
-    """Deterministic Piper speech (noise off) for each of SENTENCES, at 22.05 kHz."""
-    from studio.adapters import get_adapter
+def registry():
+    """The bundled models, built as the app and the CLI build them; shared, so each model loads once per run.
+    Tests that add or remove models build their own (`build_registry()` or `Registry()`)."""
+    from studio.bootstrap import build_registry
 
-    piper = get_adapter("piper-joe", "cpu")
+    return build_registry()
+
+
+@pytest.fixture(scope="session")
+def piper_speech(registry) -> list[tuple[str, Audio]]:
+    """Deterministic Piper speech (noise off) for each of SENTENCES, at 22.05 kHz."""
+    piper = registry.get("piper-joe", "cpu")
     options = piper.info.options_type(noise_scale=0.0, noise_w_scale=0.0)
     return [(text, piper.synthesize(text, options).audio) for text in SENTENCES]
 

@@ -1,24 +1,7 @@
-"""Model adapters and the registry. Importing this package registers the bundled models and applies `STUDIO_CONFIG`."""
+"""Model adapters and the registry type. Importing this package registers nothing: `studio.bootstrap.build_registry`
+assembles a registry from the bundled models, the decoding lab and a `studio.yaml`."""
 
-from studio.adapters.base import ASRAdapter, AdapterInfo, Synthesis, Transcription, TTSAdapter
-from studio.adapters.builtin import register_builtin_adapters
-from studio.adapters.registry import (
-    AdapterSpec,
-    System,
-    adapter_ids,
-    adapter_info,
-    get_adapter,
-    loaded_adapters,
-    register,
-    unavailable_reason,
-    unload,
-)
-from studio.adapters.zoo import configure_from_env
+from studio.adapters.base import Adapter, ASRAdapter, TTSAdapter
+from studio.adapters.registry import AdapterSpec, Registry, System, missing_package
 
-register_builtin_adapters()
-configure_from_env()  # after the bundled models: the config may leave some of them out
-
-__all__ = [
-    "ASRAdapter", "AdapterInfo", "AdapterSpec", "Synthesis", "System", "TTSAdapter", "Transcription",
-    "adapter_ids", "adapter_info", "get_adapter", "loaded_adapters", "register", "unavailable_reason", "unload",
-]
+__all__ = ["ASRAdapter", "Adapter", "AdapterSpec", "Registry", "System", "TTSAdapter", "missing_package"]

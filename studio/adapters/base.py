@@ -1,10 +1,7 @@
-"""What every model adapter is and returns.
+"""What every model adapter does: load lazily, then `transcribe` (ASR) or `synthesize` (TTS).
 
-An adapter wraps one model behind `transcribe` (ASR) or `synthesize` (TTS). It declares
-itself with an `AdapterInfo`, takes its decoding options as a frozen dataclass, and
-returns a `Transcription` or `Synthesis` that carries the options used and honest
-timings: processing time excludes model load, and each stage is either measured or
-listed in `not_measured` with the engine that hides it.
+An adapter declares itself with an `AdapterInfo`, takes its decoding options as a frozen
+dataclass and returns the `Transcription` / `Synthesis` of `studio.types`.
 """
 
 from __future__ import annotations
@@ -12,78 +9,13 @@ from __future__ import annotations
 import threading
 import time
 from abc import ABC, abstractmethod
-from dataclasses import dataclass, field
-from typing import Any, ClassVar, Iterator, Literal
+from typing import Any, ClassVar, Iterator
 
 import numpy as np
 
 from studio.audio import Audio
 from studio.timing import StageTimer, synchronize
-
-Task = Literal["asr", "tts"]
-ASR_SAMPLE_RATE = 16000
-
-
-@dataclass(frozen=True)
-class AdapterInfo:
-    """What a model is, for people and for the registry."""
-
-    id: str  # registry key, e.g. "whisper-tiny.en"
-    task: Task
-    label: str  # shown in the UI
-    options_type: type  # frozen dataclass of decoding options
-    family: str  # e.g. "Whisper (CTranslate2)"
-    decoding: str  # how it generates: "autoregressive", "non-autoregressive", "HMM/WFST", "formant rules"
-    model: str  # what weights it runs and where they come from
-    stages: tuple[str, ...] = ()  # the per-stage timings it measures
-    not_measured: tuple[str, ...] = ()  # stages it has but cannot time separately
-    description: str = ""
-    input_window_seconds: float | None = None  # fixed input every clip is padded to (Whisper: 30 s); None = as is
-
-
-@dataclass(frozen=True)
-class Transcription:
-    """One recognised utterance and what it cost."""
-
-    text: str
-    adapter_id: str
-    options: Any
-    audio_duration: float  # seconds of input audio
-    processing_seconds: float  # wall time of recognition, model load excluded
-    stage_seconds: dict[str, float] = field(default_factory=dict)  # measured stages only
-    not_measured: tuple[str, ...] = ()
-    load_seconds: float = 0.0  # one-off model load, reported apart
-    device: str = "cpu"
-    details: dict[str, Any] = field(default_factory=dict)  # e.g. detected language, token count
-
-    @property
-    def rtfx(self) -> float:
-        """Inverse real-time factor: seconds of audio recognised per second of compute."""
-        return self.audio_duration / self.processing_seconds if self.processing_seconds > 0 else float("inf")
-
-
-@dataclass(frozen=True)
-class Synthesis:
-    """One synthesised utterance and what it cost."""
-
-    audio: Audio
-    text: str  # the text as the voice read it, after the front end
-    adapter_id: str
-    options: Any
-    processing_seconds: float  # wall time of synthesis, model load excluded
-    time_to_first_audio: float  # seconds until the first audio chunk was ready
-    chunks: int = 1
-    stage_seconds: dict[str, float] = field(default_factory=dict)
-    not_measured: tuple[str, ...] = ()
-    load_seconds: float = 0.0
-    device: str = "cpu"
-    details: dict[str, Any] = field(default_factory=dict)  # e.g. peak GPU memory, dtype
-
-    @property
-    def rtf(self) -> float:
-        """Real-time factor: seconds of compute per second of audio (lower is faster)."""
-        return self.processing_seconds / self.audio.duration if self.audio.duration > 0 else float("inf")
-
+from studio.types import ASR_SAMPLE_RATE, AdapterInfo, Synthesis, Transcription
 
 class Adapter(ABC):
     """A lazily loaded model. The registry builds, loads and caches one per (id, device)."""
@@ -96,10 +28,11 @@ class Adapter(ABC):
         # Loading, inference and unloading are serialised per model: concurrent calls would share
         # CPU cores and blur every timing, several engines here are not thread-safe, and an unload
         # must not pull the weights from under a running call. Re-entrant: calls load under it.
-        self._lock = threading.RLock()
+        # Public so that callers that drive the model themselves (the decoding view) can hold it.
+        self.lock = threading.RLock()
 
     def ensure_loaded(self) -> None:
-        with self._lock:
+        with self.lock:
             if not self.loaded:
                 start = time.perf_counter()
                 self._load()
@@ -116,10 +49,16 @@ class Adapter(ABC):
         """Drop the weights; the next call loads them again."""
 
     def default_options(self) -> Any:
-        return self.info.options_type()
+        return self.info.defaults
 
 
 class ASRAdapter(Adapter):
+    def batch_limit(self, options: Any) -> int | None:
+        """How many clips one `transcribe_batch` call decodes together with `options` (None: as many as
+        it is given). The evaluation groups clips only up to this, so one clip's latency is its own.
+        One by default: `transcribe_batch` then runs the clips one after another."""
+        return 1
+
     def transcribe(self, audio: Audio, options: Any = None) -> Transcription:
         """Recognise one utterance. Audio at any rate is resampled to 16 kHz first (not timed)."""
         return self.transcribe_batch([audio], options)[0]
@@ -128,7 +67,7 @@ class ASRAdapter(Adapter):
         """Recognise several utterances. The default runs them one by one; engines that batch override `_recognize_batch`."""
         options = options if options is not None else self.default_options()
         clips = [a.resample(ASR_SAMPLE_RATE) for a in audios]
-        with self._lock:
+        with self.lock:
             self.ensure_loaded()
             timer = StageTimer(self.device)
             synchronize(self.device)
@@ -175,7 +114,7 @@ class TTSAdapter(Adapter):
         options = options if options is not None else self.default_options()
         spoken = self.front_end(text)
         chunks: list[np.ndarray] = []
-        with self._lock:
+        with self.lock:
             self.ensure_loaded()
             timer = StageTimer(self.device)
             synchronize(self.device)

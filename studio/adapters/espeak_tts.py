@@ -15,7 +15,8 @@ from typing import Iterator
 
 import numpy as np
 
-from studio.adapters.base import AdapterInfo, TTSAdapter
+from studio.adapters.base import TTSAdapter
+from studio.types import AdapterInfo
 from studio.errors import ConfigError, ModelUnavailable
 from studio.text import spoken_form
 from studio.timing import StageTimer

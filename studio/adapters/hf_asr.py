@@ -10,7 +10,8 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from studio.adapters.base import ASR_SAMPLE_RATE, ASRAdapter
+from studio.adapters.base import ASRAdapter
+from studio.types import ASR_SAMPLE_RATE
 from studio.adapters.hf_base import HuggingFaceModel
 from studio.adapters.hf_options import CTCOptions, Seq2SeqOptions
 from studio.adapters.torch_runtime import generate_stages, measured_run
@@ -23,6 +24,9 @@ _PROMPT_TOKENS = 4
 
 class _BatchedASR(HuggingFaceModel, ASRAdapter):
     """Models that take a padded batch in one call; one clip is a batch of one."""
+
+    def batch_limit(self, options) -> int | None:
+        return None  # the whole batch goes through the model together
 
     def _recognize(self, samples: np.ndarray, options: object, timer: StageTimer) -> tuple[str, dict]:
         return self._recognize_batch([samples], options, timer)[0]

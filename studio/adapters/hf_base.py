@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from studio.adapters.base import AdapterInfo
+from studio.types import AdapterInfo
 from studio.adapters.torch_runtime import Placement, release, weights_mb
 
 

@@ -16,7 +16,8 @@ from typing import Any, Iterator
 import numpy as np
 import torch
 
-from studio.adapters.base import AdapterInfo, TTSAdapter
+from studio.adapters.base import TTSAdapter
+from studio.types import AdapterInfo
 from studio.adapters.hf_base import HuggingFaceModel
 from studio.adapters.hf_options import SpeechT5Options, VitsOptions
 from studio.adapters.torch_runtime import Placement, generate_stages, measured_run, timed_modules

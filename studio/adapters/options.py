@@ -15,8 +15,10 @@ from typing import Any, Mapping
 from studio.errors import ConfigError
 
 
-def options_from_mapping(options_type: type, values: Mapping[str, Any] | None, owner: str = "") -> Any:
-    """An `options_type` instance from a mapping; unknown keys and wrong types raise `ConfigError`."""
+def options_from_mapping(options_type: type, values: Mapping[str, Any] | None, owner: str = "",
+                         defaults: Any = None) -> Any:
+    """An `options_type` instance from a mapping, over `defaults` (an instance) when given; unknown keys and
+    wrong types raise `ConfigError`."""
     values = dict(values or {})
     fields = {f.name: f for f in dataclasses.fields(options_type)}
     unknown = sorted(set(values) - set(fields))
@@ -25,10 +27,10 @@ def options_from_mapping(options_type: type, values: Mapping[str, Any] | None, o
         raise ConfigError(f"unknown option(s) {', '.join(unknown)}{where}; known options: {', '.join(fields)}")
     hints = typing.get_type_hints(options_type)
     converted = {name: _convert(name, value, hints[name]) for name, value in values.items()}
-    return options_type(**converted)
+    return dataclasses.replace(defaults, **converted) if defaults is not None else options_type(**converted)
 
 
-def options_from_text(options_type: type, text: str, owner: str = "") -> Any:
+def options_from_text(options_type: type, text: str, owner: str = "", defaults: Any = None) -> Any:
     """Parse 'beam_size=1, temperature=0.2' (commas or spaces between pairs)."""
     values: dict[str, str] = {}
     for pair in (text or "").replace(",", " ").split():
@@ -36,12 +38,12 @@ def options_from_text(options_type: type, text: str, owner: str = "") -> Any:
         if not sep or not key:
             raise ConfigError(f"options must look like 'name=value'; got {pair!r}")
         values[key.strip()] = value.strip()
-    return options_from_mapping(options_type, values, owner)
+    return options_from_mapping(options_type, values, owner, defaults)
 
 
-def options_to_text(options: Any) -> str:
-    """The options that differ from the defaults, as 'name=value' text ('' when all are default)."""
-    defaults = options.__class__()
+def options_to_text(options: Any, defaults: Any = None) -> str:
+    """The options that differ from `defaults` (else the class defaults), as 'name=value' text ('' when none do)."""
+    defaults = defaults if defaults is not None else options.__class__()
     return " ".join(
         f"{f.name}={getattr(options, f.name)}"
         for f in dataclasses.fields(options)

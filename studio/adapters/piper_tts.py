@@ -11,7 +11,8 @@ from typing import Iterator
 
 import numpy as np
 
-from studio.adapters.base import AdapterInfo, TTSAdapter
+from studio.adapters.base import TTSAdapter
+from studio.types import AdapterInfo
 from studio.adapters.bundled_weights import piper_joe_paths
 from studio.errors import ConfigError
 from studio.text import spoken_form

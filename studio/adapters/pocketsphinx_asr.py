@@ -10,7 +10,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from studio.adapters.base import AdapterInfo, ASRAdapter
+from studio.adapters.base import ASRAdapter
+from studio.types import AdapterInfo
 from studio.errors import ConfigError
 from studio.timing import StageTimer
 

@@ -1,20 +1,35 @@
-"""The one adapter registry the UI, the evaluation engine and the benchmarks share.
+"""The adapter registry the UI, the evaluation engine, Ray workers and the benchmarks share.
 
-Adapters register a factory under an id; `get_adapter` builds and loads each model on
-first use, once per (id, device), even when several threads ask at the same moment.
+A `Registry` maps ids to `AdapterSpec`s (what a model is, how to build it, whether it can run
+here). `studio.bootstrap.build_registry` assembles one: the bundled models, the decoding lab and
+a `studio.yaml` each contribute through their own `register(registry)`. `get` builds and loads
+each model on first use, once per (id, device), even when several threads ask at the same moment.
 A `System` is an adapter id plus decoding options: the unit that gets compared.
+
+>>> registry = Registry()
+>>> registry.ids()
+[]
 """
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from dataclasses import dataclass
+from importlib.util import find_spec
+from pathlib import Path
 from typing import Any, Callable, Mapping
 
-from studio.adapters.base import Adapter, AdapterInfo, Task
+from studio.adapters.base import Adapter
 from studio.adapters.options import options_from_mapping, options_from_text, options_to_text
-from studio.errors import ConfigError
+from studio.errors import ConfigError, ModelUnavailable, StudioError
 from studio.timing import resolve_device
+from studio.types import AdapterInfo, Task
+
+
+def missing_package(module: str, package: str) -> Callable[[], str | None]:
+    """An availability check: None when `module` can be imported, else what to install."""
+    return lambda: None if find_spec(module) else f"the {package} package is not installed (pip install {package})"
 
 
 @dataclass(frozen=True)
@@ -22,118 +37,137 @@ class AdapterSpec:
     info: AdapterInfo
     factory: Callable[[str], Adapter]  # device -> unloaded adapter
     available: Callable[[], str | None] = lambda: None  # None when usable, else why not
+    source: str = "bundled"  # where its weights come from: "bundled", a local folder or a hub id
 
 
-_specs: dict[str, AdapterSpec] = {}
-_instances: dict[tuple[str, str], Adapter] = {}
-_registry_lock = threading.Lock()
-_load_locks: dict[tuple[str, str], threading.Lock] = {}
+@dataclass(frozen=True)
+class Unoffered:
+    """A model a config asked for that could not be offered at all (a broken studio.yaml entry)."""
 
-
-def register(spec: AdapterSpec, replace: bool = False) -> None:
-    if spec.info.id in _specs and not replace:
-        raise ConfigError(f"adapter id {spec.info.id!r} is registered twice")
-    _specs[spec.info.id] = spec
-
-
-def unregister(adapter_id: str) -> AdapterSpec:
-    """Unload and remove an adapter, so that it is no longer offered (a config's allow-list)."""
-    unload(adapter_id)
-    with _registry_lock:
-        for key in [k for k in _instances if k[0] == adapter_id]:
-            del _instances[key]
-    return _specs.pop(adapter_id)
-
-
-def adapter_spec(adapter_id: str) -> AdapterSpec:
-    return _spec(adapter_id)
-
-
-def adapter_ids(task: Task | None = None, only_available: bool = False) -> list[str]:
-    return [
-        i for i, s in _specs.items()
-        if (task is None or s.info.task == task) and not (only_available and s.available())
-    ]
-
-
-def adapter_info(adapter_id: str) -> AdapterInfo:
-    return _spec(adapter_id).info
-
-
-def unavailable_reason(adapter_id: str) -> str | None:
-    return _spec(adapter_id).available()
-
-
-def get_adapter(adapter_id: str, device: str = "auto") -> Adapter:
-    """The loaded adapter for `adapter_id`, built on first use and cached."""
-    spec = _spec(adapter_id)
-    reason = spec.available()
-    if reason:
-        from studio.errors import ModelUnavailable
-
-        raise ModelUnavailable(f"{adapter_id} is not available here: {reason}")
-    key = (adapter_id, resolve_device(device))
-    with _registry_lock:
-        lock = _load_locks.setdefault(key, threading.Lock())
-    with lock:
-        adapter = _instances.get(key)
-        if adapter is None:
-            adapter = spec.factory(key[1])
-            adapter.ensure_loaded()
-            _instances[key] = adapter  # cached only once it has loaded
-    adapter.ensure_loaded()  # reloads after an unload
-    return adapter
-
-
-def loaded_adapters() -> list[Adapter]:
-    return [a for a in list(_instances.values()) if a.loaded]
-
-
-def unload(adapter_id: str) -> None:
-    """Drop the weights but keep the adapter object: whoever holds it (an evaluation run, a Ray
-    actor) reloads that same object on its next call, so no hidden second copy is ever made."""
-    for key, adapter in list(_instances.items()):
-        if key[0] == adapter_id:
-            with adapter._lock:  # waits for a running call to finish
-                adapter.unload()
-
-
-def _spec(adapter_id: str) -> AdapterSpec:
-    try:
-        return _specs[adapter_id]
-    except KeyError:
-        raise ConfigError(f"unknown adapter {adapter_id!r}; available adapters: {', '.join(_specs)}") from None
+    name: str  # its id when it has one, else its position ("models[3]")
+    task: str
+    reason: str
 
 
 @dataclass(frozen=True)
 class System:
     """An adapter with a choice of decoding options: one point on a speed-quality plot.
+    Made by `Registry.system`, which checks the id and the options.
 
-    >>> System.parse("pocketsphinx").label
+    >>> System("pocketsphinx", "asr", None).label
     'pocketsphinx'
     """
 
     adapter_id: str
+    task: Task
     options: Any
     name: str = ""  # optional display name; defaults to id plus non-default options
+    options_text: str = ""  # the options that differ from the adapter's defaults, as name=value text
 
     @property
     def label(self) -> str:
         if self.name:
             return self.name
-        extra = options_to_text(self.options)
-        return f"{self.adapter_id} [{extra}]" if extra else self.adapter_id
+        return f"{self.adapter_id} [{self.options_text}]" if self.options_text else self.adapter_id
 
-    @property
-    def task(self) -> Task:
-        return adapter_info(self.adapter_id).task
 
-    @classmethod
-    def from_mapping(cls, adapter_id: str, options: Mapping[str, Any] | None = None, name: str = "") -> "System":
-        info = adapter_info(adapter_id)
-        return cls(adapter_id, options_from_mapping(info.options_type, options, adapter_id), name)
+class Registry:
+    """The models this process offers, and the loaded adapters (one per id and device)."""
 
-    @classmethod
-    def parse(cls, adapter_id: str, options_text: str = "", name: str = "") -> "System":
-        info = adapter_info(adapter_id)
-        return cls(adapter_id, options_from_text(info.options_type, options_text, adapter_id), name)
+    def __init__(self, config_path: Path | None = None):
+        self.config_path = config_path  # the studio.yaml it was built from: Ray workers build theirs from it
+        self.config_problem = ""  # why that file could not be used at all ('' when it could, or when there is none)
+        self.unoffered: list[Unoffered] = []  # listed as unavailable beside the offered models
+        self._failures: dict[str, str] = {}  # id -> why its last load failed (until `load` tries again)
+        self._specs: dict[str, AdapterSpec] = {}
+        self._instances: dict[tuple[str, str], Adapter] = {}
+        self._lock = threading.Lock()
+        self._load_locks: dict[tuple[str, str], threading.Lock] = {}
+
+    # --- what is offered ---------------------------------------------------------------------
+    def add(self, spec: AdapterSpec) -> None:
+        if spec.info.id in self._specs:
+            raise ConfigError(f"adapter id {spec.info.id!r} is registered twice")
+        self._specs[spec.info.id] = spec
+
+    def remove(self, adapter_id: str) -> AdapterSpec:
+        """Unload and forget an adapter, so that it is no longer offered."""
+        self.unload(adapter_id)
+        with self._lock:
+            for key in [k for k in self._instances if k[0] == adapter_id]:
+                del self._instances[key]
+        return self._specs.pop(adapter_id)
+
+    def __contains__(self, adapter_id: str) -> bool:
+        return adapter_id in self._specs
+
+    def spec(self, adapter_id: str) -> AdapterSpec:
+        try:
+            return self._specs[adapter_id]
+        except KeyError:
+            raise ConfigError(f"unknown adapter {adapter_id!r}; available adapters: {', '.join(self._specs)}") from None
+
+    def ids(self, task: Task | None = None, only_available: bool = False) -> list[str]:
+        return [i for i, s in self._specs.items()
+                if (task is None or s.info.task == task) and not (only_available and s.available())]
+
+    def info(self, adapter_id: str) -> AdapterInfo:
+        return self.spec(adapter_id).info
+
+    def unavailable_reason(self, adapter_id: str) -> str | None:
+        return self.spec(adapter_id).available() or self._failures.get(adapter_id)
+
+    # --- systems -----------------------------------------------------------------------------
+    def system(self, adapter_id: str, options: str | Mapping[str, Any] | None = None, name: str = "") -> System:
+        """A checked `System` from `name=value` text (the UI) or a mapping (YAML)."""
+        info = self.info(adapter_id)
+        if isinstance(options, str) or options is None:
+            parsed = options_from_text(info.options_type, options or "", adapter_id, info.defaults)
+        else:
+            parsed = options_from_mapping(info.options_type, options, adapter_id, info.defaults)
+        return System(adapter_id, info.task, parsed, name, options_to_text(parsed, info.defaults))
+
+    def with_options(self, system: System, **changes: Any) -> System:
+        """The same system with some options changed (checked like any other)."""
+        options = dataclasses.replace(system.options, **changes)
+        return System(system.adapter_id, system.task, options, system.name,
+                      options_to_text(options, self.info(system.adapter_id).defaults))
+
+    # --- loaded models -------------------------------------------------------------------------
+    def get(self, adapter_id: str, device: str = "auto") -> Adapter:
+        """The loaded adapter for `adapter_id`, built on first use and cached."""
+        spec = self.spec(adapter_id)
+        reason = self.unavailable_reason(adapter_id)
+        if reason:
+            raise ModelUnavailable(f"{adapter_id} is not available here: {reason}")
+        key = (adapter_id, resolve_device(device))
+        with self._lock:
+            load_lock = self._load_locks.setdefault(key, threading.Lock())
+        try:
+            with load_lock:
+                adapter = self._instances.get(key)
+                if adapter is None:
+                    adapter = spec.factory(key[1])
+                    adapter.ensure_loaded()
+                    self._instances[key] = adapter  # cached only once it has loaded
+            adapter.ensure_loaded()  # reloads after an unload
+        except StudioError as error:  # listed as unavailable with this reason until `load` tries again
+            self._failures[adapter_id] = str(error)
+            raise
+        return adapter
+
+    def load(self, adapter_id: str, device: str = "auto") -> Adapter:
+        """Load now rather than on first use; tries again after a failed load."""
+        self._failures.pop(adapter_id, None)
+        return self.get(adapter_id, device)
+
+    def loaded(self) -> list[Adapter]:
+        return [a for a in list(self._instances.values()) if a.loaded]
+
+    def unload(self, adapter_id: str) -> None:
+        """Drop the weights but keep the adapter object: whoever holds it (an evaluation run, a Ray
+        actor) reloads that same object on its next call, so no hidden second copy is ever made."""
+        for key, adapter in list(self._instances.items()):
+            if key[0] == adapter_id:
+                with adapter.lock:  # waits for a running call to finish
+                    adapter.unload()

@@ -17,7 +17,8 @@ from typing import Callable
 
 import numpy as np
 
-from studio.adapters.base import AdapterInfo, ASRAdapter
+from studio.adapters.base import ASRAdapter
+from studio.types import AdapterInfo
 from studio.errors import ConfigError
 from studio.timing import StageTimer
 
@@ -129,6 +130,9 @@ class FasterWhisperAdapter(ASRAdapter):
                    "compute_type": self.compute_type}
         return text, details
 
+    def batch_limit(self, options) -> int | None:
+        return None  # the whole batch goes through the model together
+
     def _recognize_batch(self, clips: list[np.ndarray], options: WhisperOptions,
                          timer: StageTimer) -> list[tuple[str, dict]]:
         """Decode several clips in one CTranslate2 call, with the same predictions as `_recognize` one by one.
@@ -190,6 +194,9 @@ class FasterWhisperAdapter(ASRAdapter):
                     and not avg_logprob > defaults["log_prob_threshold"]):
                 outputs.append(("", details))  # faster-whisper skips the window as silence
                 continue
+            # faster-whisper's own segment splitting, so batched text equals its sequential text. A private
+            # method: faster-whisper is pinned (requirements.txt) and tests/adapters/test_whisper_batch.py
+            # checks its signature and output, so an upgrade that changes it fails there first.
             segments, seek, _ = whisper._split_segments_by_timestamps(
                 tokenizer=tokenizer, tokens=tokens, time_offset=0.0, segment_size=frames,
                 segment_duration=frames * extractor.time_per_frame, seek=0)

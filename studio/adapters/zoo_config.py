@@ -26,7 +26,7 @@ import yaml
 
 from studio.adapters.options import options_from_mapping
 from studio.adapters.torch_runtime import DTYPES
-from studio.adapters.zoo_types import ADAPTER_TYPES, AdapterType
+from studio.adapters.zoo_types import ADAPTER_TYPES, ModelEntry, ModelSource
 from studio.errors import ConfigError
 from studio.timing import DEVICES
 
@@ -34,33 +34,6 @@ CONFIG_ENV = "STUDIO_CONFIG"
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 _COMMON_KEYS = ("id", "type", "path", "hub_id", "label", "description", "device", "dtype", "options")
 _TOP_KEYS = ("bundled", "models")
-
-
-@dataclass(frozen=True)
-class ModelSource:
-    """Where weights come from: a local folder (resolved against the config file) or a Hugging Face hub id."""
-
-    location: str
-    local: bool
-
-    def __str__(self) -> str:
-        return self.location
-
-
-@dataclass(frozen=True)
-class ModelEntry:
-    """One allow-listed model, checked: the type exists, the options parse, device and dtype are known."""
-
-    id: str
-    type: AdapterType
-    source: ModelSource
-    label: str
-    options: Any  # an instance of type.options_type holding this entry's default decoding options
-    device: str = "auto"
-    dtype: str = "auto"
-    description: str = ""
-    vocoder: ModelSource | None = None  # hf-speecht5 only
-    speaker_embedding: Path | None = None  # hf-speecht5 only: .npy x-vector; None = zeros
 
 
 @dataclass(frozen=True)

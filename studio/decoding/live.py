@@ -11,8 +11,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Iterator
 
+from studio.adapters.registry import Registry
 from studio.audio import Audio
-from studio.decoding.options import DecodingOptions
+from studio.decoding.options import STRATEGIES, DecodingOptions
 from studio.errors import ConfigError
 from studio.timing import StageTimer
 
@@ -42,19 +43,14 @@ class Progress:
     rows: list[dict]
 
 
-def watch(adapter_id: str, preset_names: list[str], audio: Audio) -> Iterator[Progress]:
+def watch(registry: Registry, adapter_id: str, preset_names: list[str], audio: Audio) -> Iterator[Progress]:
     """Decode `audio` with the baseline and then each preset, yielding after every verified round."""
-    from studio.adapters import get_adapter
-
     unknown = [n for n in preset_names if n not in PRESETS]
     if unknown:
         raise ConfigError(f"unknown strategy preset(s) {', '.join(unknown)}; choose from {', '.join(PRESETS)}")
-    from studio.adapters import adapter_info
-    from studio.decoding.options import DecodingOptions
-
-    if adapter_info(adapter_id).options_type is not DecodingOptions:  # checked before anything loads
+    if registry.info(adapter_id).options_type is not DecodingOptions:  # checked before anything loads
         raise ConfigError(f"{adapter_id} is not a decoding-lab model; pick one of the torch-whisper-* models")
-    adapter = get_adapter(adapter_id, "cpu")
+    adapter = registry.get(adapter_id, "cpu")
     lab = adapter.decoding
     clip = audio.resample(16000)
     rows: list[dict] = []
@@ -64,7 +60,7 @@ def watch(adapter_id: str, preset_names: list[str], audio: Audio) -> Iterator[Pr
         timer = StageTimer()
         # The lab is shared with the adapter's other callers: decode under its lock, then stream
         # the recorded rounds to the page, so a slow page never holds the model.
-        with adapter._lock:
+        with adapter.lock:
             try:
                 lab.prepare(options)
             except ConfigError as error:
@@ -95,7 +91,7 @@ def watch(adapter_id: str, preset_names: list[str], audio: Audio) -> Iterator[Pr
             "lossless by design": options.lossless,
             "drafted": drafted,
             "accepted": accepted,
-            "target steps": steps if options.strategy not in ("greedy", "beam") else len(tokens) + 1,
+            "target steps": len(tokens) + 1 if STRATEGIES[options.strategy].runner == "generate" else steps,
             "text": tokenizer.decode(tokens),
         })
         yield Progress(name, list(pieces), list(rows))

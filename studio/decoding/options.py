@@ -1,4 +1,9 @@
-"""Typed options of the decoding lab (kept free of torch so registering the adapters stays cheap).
+"""Typed options of the decoding lab and the table of its strategies (kept free of torch, so
+registering the adapters stays cheap).
+
+A new strategy is one `StrategySpec` line here and its implementation in `strategies.py`
+(a drafter for a drafting strategy); the options, the adapter, the live view and the
+benchmark read this table.
 
 >>> DecodingOptions(strategy="early_exit", draft_layers=2).lossless
 True
@@ -13,10 +18,27 @@ from studio.errors import ConfigError
 
 ENCODER_POSITIONS = 1500  # 30 s of audio: Whisper's fixed window (50 encoder positions per second)
 
-Strategy = Literal["greedy", "beam", "lean", "speculative", "early_exit", "prompt_lookup"]
-STRATEGIES: tuple[str, ...] = ("greedy", "beam", "lean", "speculative", "early_exit", "prompt_lookup")
-DRAFTING = ("speculative", "early_exit", "prompt_lookup")
-GENERATE = ("greedy", "beam")  # run through transformers' generate
+
+@dataclass(frozen=True)
+class StrategySpec:
+    """What everyone outside `strategies.py` needs to know of a strategy."""
+
+    name: str
+    runner: Literal["generate", "lean", "drafting"]  # transformers' generate; our greedy loop; draft-and-verify
+    batches: bool  # decodes several clips in one call (batch_size > 1)
+    lossless: bool  # gives greedy generate's tokens exactly (with the full audio_ctx and no quantisation)
+    description: str
+
+
+STRATEGIES: dict[str, StrategySpec] = {s.name: s for s in (
+    StrategySpec("greedy", "generate", True, True, "transformers' greedy generate: the baseline"),
+    StrategySpec("beam", "generate", True, False, "transformers' beam search (beam_size beams)"),
+    StrategySpec("lean", "lean", True, True, "our greedy loop over a preallocated KV cache"),
+    StrategySpec("speculative", "drafting", False, True, "tiny.en drafts for base, verified by base"),
+    StrategySpec("early_exit", "drafting", False, True, "the first draft_layers decoder layers draft for the rest"),
+    StrategySpec("prompt_lookup", "drafting", False, True, "n-grams of the text so far (or a first pass) draft"),
+)}
+Strategy = Literal[tuple(STRATEGIES)]  # type: ignore[valid-type]  # the option parser lists these choices
 DRAFT_MODEL = {"base": "tiny.en"}  # the smaller model that drafts for each target
 FIRST_PASS_ADAPTER = "whisper-tiny.en"  # faster-whisper int8: the cheap first pass for lookup=first_pass
 
@@ -54,18 +76,20 @@ class DecodingOptions:
             raise ConfigError(f"lookup must be 'output' or 'first_pass'; got {self.lookup!r}")
         if not 0 <= self.audio_ctx <= ENCODER_POSITIONS:
             raise ConfigError(f"audio_ctx must be 0 (fit each clip) to {ENCODER_POSITIONS} (30 s); got {self.audio_ctx}")
-        if self.audio_ctx != ENCODER_POSITIONS and self.strategy in GENERATE:
+        spec = STRATEGIES[self.strategy]
+        if self.audio_ctx != ENCODER_POSITIONS and spec.runner == "generate":
             raise ConfigError(f"audio_ctx needs our own encoder call; strategy={self.strategy} runs transformers' "
                               "generate, which always encodes 30 s. Use strategy=lean")
         if not 1 <= self.batch_size <= 64:
             raise ConfigError(f"batch_size must be between 1 and 64; got {self.batch_size}")
-        if self.batch_size > 1 and self.strategy in DRAFTING:
+        if self.batch_size > 1 and not spec.batches:
+            batching = ", ".join(s.name for s in STRATEGIES.values() if s.batches)
             raise ConfigError(f"strategy={self.strategy} decodes one clip at a time; use batch_size=1 "
-                              "(strategies lean, greedy and beam batch)")
+                              f"(strategies {batching} batch)")
         if not 1 <= self.max_new_tokens <= 440:
             raise ConfigError(f"max_new_tokens must be between 1 and 440; got {self.max_new_tokens}")
 
     @property
     def lossless(self) -> bool:
         """True when the strategy must reproduce greedy `generate`'s tokens exactly."""
-        return self.strategy != "beam" and self.audio_ctx == ENCODER_POSITIONS and not self.quantize
+        return STRATEGIES[self.strategy].lossless and self.audio_ctx == ENCODER_POSITIONS and not self.quantize

@@ -1,26 +1,27 @@
 """Decoding strategies for PyTorch Whisper, selected by one options dataclass.
 
-- `greedy`, `beam`: transformers' `generate` (the baseline everything is compared with);
+Each strategy in `options.STRATEGIES` names its runner:
+- `generate` (greedy, beam): transformers' `generate`, the baseline everything is compared with;
 - `lean`: our own greedy loop over a preallocated KV cache (batched when `batch_size` > 1);
-- `speculative`: tiny.en drafts for base, through text;
-- `early_exit`: the target's first `draft_layers` layers draft (0 = adapt), optionally over
-  the `draft_vocab` most frequent tokens;
-- `prompt_lookup`: n-gram drafts from the text decoded so far.
+- `drafting`: a drafter proposes tokens and the target verifies them (`SpeculativeDecoder`); the
+  drafters are in `DRAFTERS` below: `speculative` (tiny.en drafts for base, through text),
+  `early_exit` (the target's first `draft_layers` layers, 0 = adapt, optionally over the
+  `draft_vocab` most frequent tokens), `prompt_lookup` (n-grams of the text so far or a first pass).
 `audio_ctx` (encoder context trimming, not lossless) and `quantize` (int8 dynamic
-quantisation, not lossless) combine with the lean-family strategies.
+quantisation, not lossless) combine with the lean and drafting runners.
 """
 
 from __future__ import annotations
 
 import copy
 from dataclasses import dataclass, field
-from typing import Iterator
+from typing import Callable, Iterator
 
 import numpy as np
 import torch
 
 from studio.decoding.convert import LoadedWhisper, load_whisper
-from studio.decoding.options import DRAFT_MODEL, FIRST_PASS_ADAPTER, GENERATE, DecodingOptions
+from studio.decoding.options import DRAFT_MODEL, STRATEGIES, DecodingOptions
 from studio.decoding.lean import ENCODER_POSITIONS, LeanWhisper, LogitRules, audio_positions
 from studio.decoding.speculative import (DecodeStats, EarlyExitDrafter, ModelDrafter, PromptLookupDrafter, Round,
                                          SpeculativeDecoder, frequent_vocabulary)
@@ -53,8 +54,9 @@ class _Variant:
 class WhisperDecoding:
     """A target Whisper (and, for `speculative`, its draft model) with every strategy."""
 
-    def __init__(self, name: str):
+    def __init__(self, name: str, first_pass: Callable[[np.ndarray], str] | None = None):
         self.name = name
+        self.first_pass = first_pass  # a cheap transcriber for prompt lookup's lookup=first_pass
         self._variants: dict[tuple[str, bool], _Variant] = {}
         from transformers import WhisperFeatureExtractor
 
@@ -63,13 +65,8 @@ class WhisperDecoding:
     def prepare(self, options: DecodingOptions) -> None:
         """Load or build what `options` needs (quantised copies, the draft model) before anything is timed."""
         self.variant(self.name, options.quantize)
-        if options.strategy == "speculative":
-            if self.name not in DRAFT_MODEL:
-                raise ConfigError(f"Whisper {self.name} has no smaller model to draft for it; speculative decoding "
-                                  f"works for {', '.join(DRAFT_MODEL)}. Try strategy=early_exit or prompt_lookup")
-            self.variant(DRAFT_MODEL[self.name], options.quantize)
-        if options.strategy == "prompt_lookup" and options.lookup == "first_pass":
-            self._first_pass_adapter()
+        if options.strategy in DRAFTERS:
+            DRAFTERS[options.strategy].prepare(self, options)
         if options.language != "en" and not self.target(options).whisper.multilingual:
             raise ConfigError(f"Whisper {self.name} is English-only; use language=en")
 
@@ -97,9 +94,10 @@ class WhisperDecoding:
     def decode(self, clips: list[np.ndarray], options: DecodingOptions, timer: StageTimer) -> list[DecodeResult]:
         """Decode 16 kHz clips (together when the strategy batches), in input order."""
         self.prepare(options)
-        if options.strategy in GENERATE:
+        runner = STRATEGIES[options.strategy].runner
+        if runner == "generate":
             return self._generate(clips, options, timer)
-        if options.strategy == "lean":
+        if runner == "lean":
             return self._lean(clips, options, timer)
         return [self.decode_one(clip, options, timer) for clip in clips]
 
@@ -108,18 +106,20 @@ class WhisperDecoding:
         stats = DecodeStats()
         for step in rounds:
             stats.add(step)
-        audio_ctx = ENCODER_POSITIONS if options.strategy in GENERATE else self._audio_ctx(options, [clip])
+        generated = STRATEGIES[options.strategy].runner == "generate"
+        audio_ctx = ENCODER_POSITIONS if generated else self._audio_ctx(options, [clip])
         return self._result([t for r in rounds for t in r.emitted], stats, options, audio_ctx, tuple(rounds))
 
     @torch.inference_mode()
     def rounds(self, clip: np.ndarray, options: DecodingOptions, timer: StageTimer) -> Iterator[Round]:
         """One clip's decoding, round by round as verified (for streaming views); greedy/beam give one round."""
         self.prepare(options)
-        if options.strategy in GENERATE:
+        runner = STRATEGIES[options.strategy].runner
+        if runner == "generate":
             result = self._generate([clip], options, timer)[0]
             yield Round((), 0, result.tokens)
             return
-        if options.strategy == "lean":
+        if runner == "lean":
             target = self.target(options)
             features = self.features([clip], timer)
             state = self._start(target, features, self._audio_ctx(options, [clip]), timer)
@@ -130,7 +130,7 @@ class WhisperDecoding:
                 if column is None:
                     return
                 yield Round((), 0, (column[0],))
-        yield from self._speculative(clip, options, timer)
+        yield from self._drafting(clip, options, timer)
 
     # --- strategies -----------------------------------------------------------------------------
 
@@ -192,49 +192,22 @@ class WhisperDecoding:
                 return
             yield column
 
-    def _speculative(self, clip: np.ndarray, options: DecodingOptions, timer: StageTimer) -> Iterator[Round]:
+    def _drafting(self, clip: np.ndarray, options: DecodingOptions, timer: StageTimer) -> Iterator[Round]:
         target = self.target(options)
         features = self.features([clip], timer)
         audio_ctx = self._audio_ctx(options, [clip])
         state = self._start(target, features, audio_ctx, timer)
         prompt = target.whisper.prompt(options.language)
-        special = target.whisper.special
-        # the drafter: which cheap guesser proposes tokens (the verifier and acceptance rule live in SpeculativeDecoder)
-        if options.strategy == "early_exit":
-            if options.draft_layers >= target.lean.num_layers:
-                raise ConfigError(f"draft_layers must be below the {target.lean.num_layers} decoder layers of "
-                                  f"Whisper {self.name}; got {options.draft_layers}")
-            vocabulary = frequent_vocabulary(target.rules, options.draft_vocab, special["eot"]) \
-                if options.draft_vocab else None
-            drafter = EarlyExitDrafter(target.lean, state, target.rules, special["eot"], len(prompt),
-                                       options.draft_layers, vocabulary)
-        elif options.strategy == "prompt_lookup":
-            reference = self._first_pass(clip, target, timer) if options.lookup == "first_pass" else []
-            drafter = PromptLookupDrafter(len(prompt), options.ngram, reference)
-        else:
-            draft = self.variant(DRAFT_MODEL[self.name], options.quantize)
-            with timer.stage("draft_encoder"):
-                draft_state = draft.lean.start(draft.lean.encode(features, audio_ctx))
-            drafter = ModelDrafter(draft.lean, draft_state, draft.rules, draft.whisper.tokenizer,
-                                   draft.whisper.prompt(), draft.whisper.special["eot"],
-                                   target.whisper.tokenizer, special["eot"], len(prompt))
-        decoder = SpeculativeDecoder(target.lean, target.rules, drafter, options.draft_tokens, special["eot"],
-                                     options.max_new_tokens, timer)
+        drafter = DRAFTERS[options.strategy].make(self, clip, target, state, features, audio_ctx, options, timer)
+        decoder = SpeculativeDecoder(target.lean, target.rules, drafter, options.draft_tokens,
+                                     target.whisper.special["eot"], options.max_new_tokens, timer)
         yield from decoder.rounds(state, prompt)
 
-    def _first_pass_adapter(self):
-        from studio.adapters import get_adapter  # the registry imports this package's adapter module
-
-        return get_adapter(FIRST_PASS_ADAPTER, "cpu")
-
-    def _first_pass(self, clip: np.ndarray, target: _Variant, timer: StageTimer) -> list[int]:
-        """faster-whisper tiny.en int8 greedy transcript, in the target's tokens, ending in end of text."""
-        from studio.audio import Audio
-
-        adapter = self._first_pass_adapter()
+    def first_pass_tokens(self, clip: np.ndarray, target: _Variant, timer: StageTimer) -> list[int]:
+        """The first-pass transcript in the target's tokens, ending in end of text (its time counts as drafting)."""
         with timer.stage("draft"):
-            text = adapter.transcribe(Audio(clip, 16000), adapter.info.options_type(beam_size=1)).text
-            tokens = target.whisper.tokenizer.encode(" " + text.strip(), add_special_tokens=False) if text else []
+            text = self.first_pass(clip).strip()
+            tokens = target.whisper.tokenizer.encode(" " + text, add_special_tokens=False) if text else []
         return tokens + [target.whisper.special["eot"]]
 
     # --- shared steps -------------------------------------------------------------------------
@@ -264,3 +237,59 @@ def duration_buckets(lengths: list[int], batch_size: int) -> list[list[int]]:
     """
     order = sorted(range(len(lengths)), key=lengths.__getitem__)
     return [order[i:i + batch_size] for i in range(0, len(order), batch_size)]
+
+
+# --- drafters: how each drafting strategy proposes tokens (the verifier and acceptance rule are
+# shared, in SpeculativeDecoder). `prepare` loads what it needs before anything is timed.
+
+def _model_drafter_prepare(lab: WhisperDecoding, options: DecodingOptions) -> None:
+    if lab.name not in DRAFT_MODEL:
+        raise ConfigError(f"Whisper {lab.name} has no smaller model to draft for it; speculative decoding "
+                          f"works for {', '.join(DRAFT_MODEL)}. Try strategy=early_exit or prompt_lookup")
+    lab.variant(DRAFT_MODEL[lab.name], options.quantize)
+
+
+def _model_drafter(lab: WhisperDecoding, clip, target: _Variant, state, features, audio_ctx: int,
+                   options: DecodingOptions, timer: StageTimer):
+    draft = lab.variant(DRAFT_MODEL[lab.name], options.quantize)
+    with timer.stage("draft_encoder"):
+        draft_state = draft.lean.start(draft.lean.encode(features, audio_ctx))
+    return ModelDrafter(draft.lean, draft_state, draft.rules, draft.whisper.tokenizer, draft.whisper.prompt(),
+                        draft.whisper.special["eot"], target.whisper.tokenizer, target.whisper.special["eot"],
+                        len(target.whisper.prompt(options.language)))
+
+
+def _early_exit_drafter(lab: WhisperDecoding, clip, target: _Variant, state, features, audio_ctx: int,
+                        options: DecodingOptions, timer: StageTimer):
+    if options.draft_layers >= target.lean.num_layers:
+        raise ConfigError(f"draft_layers must be below the {target.lean.num_layers} decoder layers of "
+                          f"Whisper {lab.name}; got {options.draft_layers}")
+    eot = target.whisper.special["eot"]
+    vocabulary = frequent_vocabulary(target.rules, options.draft_vocab, eot) if options.draft_vocab else None
+    return EarlyExitDrafter(target.lean, state, target.rules, eot, len(target.whisper.prompt(options.language)),
+                            options.draft_layers, vocabulary)
+
+
+def _lookup_prepare(lab: WhisperDecoding, options: DecodingOptions) -> None:
+    if options.lookup == "first_pass" and lab.first_pass is None:
+        raise ConfigError("lookup=first_pass needs a first-pass recogniser (faster-whisper tiny.en), which is not "
+                          "offered here; use lookup=output")
+
+
+def _lookup_drafter(lab: WhisperDecoding, clip, target: _Variant, state, features, audio_ctx: int,
+                    options: DecodingOptions, timer: StageTimer):
+    reference = lab.first_pass_tokens(clip, target, timer) if options.lookup == "first_pass" else []
+    return PromptLookupDrafter(len(target.whisper.prompt(options.language)), options.ngram, reference)
+
+
+@dataclass(frozen=True)
+class Drafting:
+    make: Callable[..., object]  # (lab, clip, target, state, features, audio_ctx, options, timer) -> drafter
+    prepare: Callable[[WhisperDecoding, DecodingOptions], None] = lambda lab, options: None
+
+
+DRAFTERS: dict[str, Drafting] = {
+    "speculative": Drafting(_model_drafter, _model_drafter_prepare),
+    "early_exit": Drafting(_early_exit_drafter),
+    "prompt_lookup": Drafting(_lookup_drafter, _lookup_prepare),
+}

@@ -6,14 +6,16 @@ refused, so no typed path reaches the file system.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from pathlib import Path
 
 import pandas as pd
 
+from studio.adapters.registry import Registry
 from studio.errors import ConfigError
 from studio.evaluation.config import EvalConfig, RaySettings, load_config
-from studio.evaluation.results import RESULTS_FILE, ResultsLog, summarize
+from studio.evaluation.results import RESULTS_FILE, ResultRow, ResultsLog, summarize
 
 CONFIG_DIR = Path(__file__).resolve().parents[2] / "evals" / "configs"
 
@@ -39,11 +41,12 @@ def config_names() -> list[str]:
     return sorted(p.stem for p in CONFIG_DIR.glob("*.yaml"))
 
 
-def shipped_config(name: str) -> EvalConfig:
+def shipped_config(name: str, registry: Registry) -> EvalConfig:
     """A shipped config by name, writing into `results_root()/<name>` (on Ray when STUDIO_RAY_ADDRESS is set)."""
     if name not in config_names():
         raise ConfigError(f"unknown evaluation config {name!r}; choose one of {', '.join(config_names())}")
-    return load_config(CONFIG_DIR / f"{name}.yaml").with_overrides(output=results_root() / name, ray=ray_from_env())
+    return load_config(CONFIG_DIR / f"{name}.yaml", registry).with_overrides(output=results_root() / name,
+                                                                              ray=ray_from_env())
 
 
 def run_names() -> list[str]:
@@ -55,7 +58,7 @@ def run_names() -> list[str]:
     return [p.name for p in sorted(runs, key=lambda p: (p / RESULTS_FILE).stat().st_mtime, reverse=True)]
 
 
-def load_runs(names: list[str]) -> tuple[list[dict], pd.DataFrame]:
+def load_runs(names: list[str]) -> tuple[list[ResultRow], pd.DataFrame]:
     """Rows of several runs with systems relabelled 'run: system', and their joint summary."""
     known = set(run_names())
     rows = []
@@ -63,9 +66,9 @@ def load_runs(names: list[str]) -> tuple[list[dict], pd.DataFrame]:
         if name not in known:
             raise ConfigError(f"no results folder {name!r} under {results_root()}")
         for row in ResultsLog(results_root() / name / RESULTS_FILE).read():
-            rows.append({**row, "system": f"{name}: {row['system']}"})
+            rows.append(dataclasses.replace(row, system=f"{name}: {row.system}"))
     if not rows:
         raise ConfigError("pick at least one earlier run to compare")
-    if len({r["task"] for r in rows}) > 1:
+    if len({r.task for r in rows}) > 1:
         raise ConfigError("these runs mix ASR and TTS; compare runs of one kind")
     return rows, summarize(rows)

@@ -4,19 +4,17 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import os
 import sys
 from pathlib import Path
 
+from studio.bootstrap import add_models_argument, registry_for_command
 from studio.errors import StudioError
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    from studio.cli import add_config_argument
-
     parser.add_argument("eval_config", metavar="CONFIG", type=Path,
                         help="evaluation YAML, e.g. evals/configs/demo_asr.yaml")
-    add_config_argument(parser)  # --config studio.yaml: which models exist (own models included)
+    add_models_argument(parser)  # --config studio.yaml: which models exist (own models included)
     parser.add_argument("--output", type=Path, help="results folder (overrides the config's output)")
     parser.add_argument("--limit", type=int, help="only the first N items of each dataset")
     parser.add_argument("--device", choices=("auto", "cpu", "cuda"), help="overrides the config's device")
@@ -41,7 +39,6 @@ def run(args: argparse.Namespace, prog: str = "studio eval") -> int:
     """Run the evaluation with a tqdm bar; a `StudioError` becomes one line on stderr and exit code 2."""
     from tqdm import tqdm
 
-    from studio.cli import apply_config_argument
     from studio.evaluation import load_config, run_evaluation
 
     bar = None
@@ -54,13 +51,11 @@ def run(args: argparse.Namespace, prog: str = "studio eval") -> int:
         bar.set_postfix_str(message[:50])
 
     try:
-        apply_config_argument(args)
-        if args.config:  # Ray workers read the models from the environment
-            os.environ["STUDIO_CONFIG"] = str(Path(args.config).resolve())
-        config = load_config(args.eval_config)
+        registry = registry_for_command(args.config)  # Ray workers build theirs from the same file
+        config = load_config(args.eval_config, registry)
         config = config.with_overrides(output=args.output, limit=args.limit, device=args.device,
                                        max_batch_size=args.max_batch_size, ray=ray_settings(config, args))
-        result = run_evaluation(config, progress)
+        result = run_evaluation(config, registry, progress)
     except StudioError as error:
         print(f"{prog}: {error}", file=sys.stderr)
         return 2
@@ -70,9 +65,9 @@ def run(args: argparse.Namespace, prog: str = "studio eval") -> int:
     finally:
         if bar is not None:
             bar.close()
-    with_columns = [c for c in ("dataset", "system", "utterances", "failed", "corpus_wer", "mean_utterance_wer",
-                                "corpus_cer", "rtfx", "padding_fraction", "rtf", "roundtrip_corpus_wer",
-                                "speaker_similarity_mean", "dnsmos_mean") if c in result.summary]
+    from studio.evaluation.results import SHOWN_COLUMNS
+
+    with_columns = [c for c in SHOWN_COLUMNS if c in result.summary]
     if not result.summary.empty:
         print(result.summary[with_columns].to_string(index=False, float_format=lambda v: f"{v:.3f}"))
     print(f"results: {result.output.resolve()} ({result.new_rows} new rows, {result.failed} failed)")

@@ -27,12 +27,12 @@ from typing import Any
 
 import yaml
 
-from studio.adapters import System, adapter_info
-from studio.adapters.base import Task
-from studio.adapters.options import options_from_mapping, options_to_text
+from studio.adapters.options import options_from_mapping
+from studio.adapters.registry import Registry, System
 from studio.errors import ConfigError
 from studio.metrics import METRICS
 from studio.timing import DEVICES
+from studio.types import Task
 
 DEFAULT_METRICS = {"asr": ("wer", "latency"), "tts": ("wer", "speaker_similarity", "dnsmos", "latency")}
 _TOP_KEYS = ("name", "datasets", "systems", "metrics", "judge", "batch_seconds", "max_batch_size", "warmup",
@@ -139,11 +139,12 @@ class EvalConfig:
 def system_record(system: System) -> dict:
     """How a system is written into results: id, label, and every option value."""
     return {"system": system.label, "system_id": system.adapter_id, "options": dataclasses.asdict(system.options),
-            "options_text": options_to_text(system.options)}
+            "options_text": system.options_text}
 
 
-def load_config(path: str | Path) -> EvalConfig:
-    """Parse and validate a YAML config; relative dataset paths resolve against the file's folder."""
+def load_config(path: str | Path, registry: Registry) -> EvalConfig:
+    """Parse and validate a YAML config against the models `registry` offers; relative dataset paths
+    resolve against the file's folder."""
     path = Path(path)
     if not path.is_file():
         raise ConfigError(f"{path}: no such config file")
@@ -155,14 +156,14 @@ def load_config(path: str | Path) -> EvalConfig:
         mark = getattr(error, "problem_mark", None)
         line = f":{mark.line + 1}" if mark else ""
         raise ConfigError(f"{path}{line}: not valid YAML ({getattr(error, 'problem', error)})") from None
-    return _Parser(path, root).config(data)
+    return _Parser(path, root, registry).config(data)
 
 
 class _Parser:
     """Turns the safe-loaded mapping into `EvalConfig`, prefixing each error with file:line."""
 
-    def __init__(self, path: Path, root: yaml.Node | None):
-        self.path, self.root = path, root
+    def __init__(self, path: Path, root: yaml.Node | None, registry: Registry):
+        self.path, self.root, self.registry = path, root, registry
 
     def config(self, data: Any) -> EvalConfig:
         if not isinstance(data, dict):
@@ -219,8 +220,7 @@ class _Parser:
         if not isinstance(options, dict):
             raise self.error(where + ("options",), "options must be a mapping, e.g. {beam_size: 5}")
         try:
-            adapter_info(entry["adapter"])
-            return System.from_mapping(entry["adapter"], options, str(entry.get("name") or ""))
+            return self.registry.system(entry["adapter"], options, str(entry.get("name") or ""))
         except ConfigError as error:
             raise self.error(where, str(error)) from None
 

@@ -17,9 +17,9 @@ from typing import Literal
 
 import soundfile
 
+from studio.audio import AUDIO_SUFFIXES
 from studio.errors import ConfigError
 
-AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".opus", ".mp3", ".aiff", ".aif")
 TRANSCRIPT_SUFFIXES = (".txt", ".lab")
 
 

@@ -15,6 +15,8 @@ from typing import Literal, Sequence
 import pandas as pd
 import plotly.graph_objects as go
 
+from studio.evaluation.results import ResultRow, rows_frame
+
 Better = Literal["higher", "lower"]
 PLOTS_FILE = "plots.html"
 
@@ -82,9 +84,9 @@ def latency_vs_duration(rows: pd.DataFrame) -> go.Figure:
     return figure
 
 
-def figures(rows: list[dict], summary: pd.DataFrame) -> dict[str, go.Figure]:
+def figures(rows: list[ResultRow], summary: pd.DataFrame) -> dict[str, go.Figure]:
     """The figures for one task, by file stem."""
-    frame = pd.DataFrame(rows)
+    frame = rows_frame(rows)
     ok = frame[frame["error"].isna()] if not frame.empty else frame
     if summary.empty or ok.empty:
         return {}
@@ -103,7 +105,7 @@ def figures(rows: list[dict], summary: pd.DataFrame) -> dict[str, go.Figure]:
     return made
 
 
-def write_plots(rows: list[dict], summary: pd.DataFrame, folder: Path) -> list[Path]:
+def write_plots(rows: list[ResultRow], summary: pd.DataFrame, folder: Path) -> list[Path]:
     """plots.html (self-contained, all figures) and one PNG per figure when kaleido is importable."""
     made = figures(rows, summary)
     if not made:

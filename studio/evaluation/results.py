@@ -7,9 +7,11 @@ rows give the same table whether they came from one run, a resumed run or an old
 
 from __future__ import annotations
 
+import dataclasses
 import json
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable
+from typing import Any, Iterable
 
 import numpy as np
 import pandas as pd
@@ -20,11 +22,61 @@ RESULTS_FILE = "results.jsonl"
 SUMMARY_CSV = "summary.csv"
 SUMMARY_PARQUET = "summary.parquet"
 RUN_FILE = "run.json"
+# The summary columns people read first, in order (the CLI prints them, the Evaluate tab shows them)
+SHOWN_COLUMNS = ("dataset", "system", "options", "utterances", "failed", "corpus_wer", "mean_utterance_wer",
+                 "corpus_cer", "rtfx", "latency_p50_s", "latency_p90_s", "padding_fraction", "rtf", "ttfa_mean_s",
+                 "roundtrip_corpus_wer", "speaker_similarity_mean", "dnsmos_mean")
 
 
-def row_key(row: dict) -> tuple[str, str, str]:
-    """What makes a row unique: dataset, system label, utterance id."""
-    return row["dataset"], row["system"], row["key"]
+@dataclass(frozen=True)
+class ResultRow:
+    """One utterance (ASR) or prompt (TTS) through one system: one line of results.jsonl, field for field.
+
+    >>> ResultRow(key="u1", dataset="demo", task="asr", system="pocketsphinx", system_id="pocketsphinx").ident
+    ('demo', 'pocketsphinx', 'u1')
+    """
+
+    key: str  # utterance or prompt id
+    dataset: str
+    task: str  # "asr" or "tts"
+    system: str  # the system's label: adapter id plus non-default options, or its name
+    system_id: str  # the adapter id
+    options: dict[str, Any] = field(default_factory=dict)  # every decoding option used
+    options_text: str = ""  # the non-default ones, as name=value text
+    audio_filepath: str = ""  # the input audio (ASR) or the synthesised WAV (TTS)
+    duration: float | None = None  # seconds of audio
+    time: float | None = None  # processing seconds of this item (its share of a batch)
+    latency: float | None = None  # wall seconds until its result existed (a batch's whole time)
+    text: str = ""  # reference text (ASR) or prompt (TTS)
+    pred_text: str = ""  # the transcript (ASR) or the judge's transcript (TTS)
+    metrics: dict[str, float] = field(default_factory=dict)
+    counts: dict[str, dict[str, int]] = field(default_factory=dict)  # WER/CER errors and reference lengths
+    skipped: dict[str, str] = field(default_factory=dict)  # metric -> why it did not run
+    stages: dict[str, float] = field(default_factory=dict)  # measured stage seconds
+    processed_seconds: float | None = None  # audio seconds the model processed (with padding)
+    batch_size: int = 1  # clips decoded together with this one
+    speaker: str | None = None
+    reference_audio: str | None = None  # the voice a TTS output was compared with
+    device: str | None = None
+    error: str | None = None  # why this item failed (None when it did not)
+    written: float = 0.0  # time.time() when written
+
+    @property
+    def ident(self) -> tuple[str, str, str]:
+        """What makes a row unique: dataset, system label, utterance id."""
+        return self.dataset, self.system, self.key
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "ResultRow":
+        """A row as read back; keys this version does not know are ignored, missing ones take their defaults."""
+        known = {f.name for f in dataclasses.fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in known})
+
+
+ROW_FIELDS = tuple(f.name for f in dataclasses.fields(ResultRow))
 
 
 class ResultsLog:
@@ -33,7 +85,7 @@ class ResultsLog:
     def __init__(self, path: Path):
         self.path = Path(path)
 
-    def read(self) -> list[dict]:
+    def read(self) -> list[ResultRow]:
         """Rows written so far; a torn last line (the run was killed mid-write) is dropped."""
         if not self.path.is_file():
             return []
@@ -43,31 +95,41 @@ class ResultsLog:
             if not line.strip():
                 continue
             try:
-                rows.append(json.loads(line))
+                data = json.loads(line)
             except json.JSONDecodeError:
                 if line_no == len(lines):
                     break
                 raise ConfigError(f"{self.path}:{line_no}: not a results row (not JSON); "
                                   "fix or delete the line, or start a fresh output folder") from None
+            try:
+                rows.append(ResultRow.from_dict(data))
+            except TypeError:  # not a mapping, or a required field missing
+                raise ConfigError(f"{self.path}:{line_no}: not a results row (needs key, dataset, task, system, "
+                                  "system_id); fix or delete the line, or start a fresh output folder") from None
         return rows
 
     def repair(self) -> None:
         """Cut a torn last line so appended rows start on a line of their own."""
         if self.path.is_file():
             rows = self.read()
-            text = "".join(json.dumps(r) + "\n" for r in rows)
+            text = "".join(json.dumps(r.to_dict()) + "\n" for r in rows)
             if text != self.path.read_text(encoding="utf-8"):
                 self.path.write_text(text, encoding="utf-8")
 
-    def append(self, row: dict) -> None:
+    def append(self, row: ResultRow) -> None:
         with open(self.path, "a", encoding="utf-8") as out:
-            out.write(json.dumps(row) + "\n")
+            out.write(json.dumps(row.to_dict()) + "\n")
             out.flush()
 
 
-def summarize(rows: Iterable[dict]) -> pd.DataFrame:
+def rows_frame(rows: Iterable[ResultRow]) -> pd.DataFrame:
+    """The rows as a table, one column per field."""
+    return pd.DataFrame([r.to_dict() for r in rows], columns=list(ROW_FIELDS))
+
+
+def summarize(rows: Iterable[ResultRow]) -> pd.DataFrame:
     """One line per (dataset, system): quality, speed and failures, each column named for what it is."""
-    frame = pd.DataFrame(list(rows))
+    frame = rows_frame(rows)
     if frame.empty:
         return pd.DataFrame()
     lines = []

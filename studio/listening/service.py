@@ -26,7 +26,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased
 
-from studio.adapters.registry import System
+from studio.adapters.registry import Registry, System
 from studio.audio import Audio, load_audio
 from studio.errors import ConfigError
 from studio.listening import sources
@@ -132,11 +132,11 @@ class ListeningService:
         if expected is not None and not hmac.compare_digest((admin_token or "").encode(), expected.encode()):
             raise AdminOnly("this action needs the admin token (STUDIO_ADMIN_TOKEN); enter it in the admin panel")
 
-    def create_from_tts(self, options: TestOptions, systems: Sequence[System], prompts: Sequence[str],
-                        admin_token: str | None = None) -> TestSummary:
+    def create_from_tts(self, registry: Registry, options: TestOptions, systems: Sequence[System],
+                        prompts: Sequence[str], admin_token: str | None = None) -> TestSummary:
         """Synthesise every prompt with every system (cached in the data folder), then create the test."""
         self.check_admin(admin_token)
-        return self._create(options, sources.from_tts(systems, prompts, self._folder("tts-cache")))
+        return self._create(options, sources.from_tts(registry, systems, prompts, self._folder("tts-cache")))
 
     def create_from_folders(self, options: TestOptions, folders: Mapping[str, Path],
                             admin_token: str | None = None) -> TestSummary:

@@ -14,12 +14,10 @@ from typing import Mapping, Sequence
 
 import soundfile
 
-from studio.adapters.options import options_to_text
-from studio.adapters.registry import System
-from studio.audio import Audio, load_audio
+from studio.adapters.registry import Registry, System
+from studio.audio import AUDIO_SUFFIXES, Audio, load_audio
 from studio.errors import AudioError, ConfigError
 
-AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".opus", ".mp3", ".aiff", ".aif")
 MAX_ZIP_MEMBERS = 5000
 MAX_ZIP_BYTES = 2 << 30  # uncompressed; larger archives are refused before anything is read
 
@@ -33,7 +31,7 @@ class SourceSample:
 SystemSamples = dict[str, dict[str, SourceSample]]  # system name -> item -> sample
 
 
-def from_tts(systems: Sequence[System], prompts: Sequence[str], cache_dir: Path) -> SystemSamples:
+def from_tts(registry: Registry, systems: Sequence[System], prompts: Sequence[str], cache_dir: Path) -> SystemSamples:
     """Each system reads each prompt; results are cached as WAV files keyed by system, options and text."""
     from studio import engine  # loads model code only when a test is synthesised
 
@@ -48,30 +46,31 @@ def from_tts(systems: Sequence[System], prompts: Sequence[str], cache_dir: Path)
     for system in systems:
         samples = {}
         for number, prompt in enumerate(prompts, start=1):
-            identity = f"{system.adapter_id}\n{options_to_text(system.options)}\n{prompt}"
+            identity = f"{system.adapter_id}\n{system.options_text}\n{prompt}"
             key = hashlib.sha256(identity.encode()).hexdigest()
             path = cache_dir / f"{key}.wav"
             if path.is_file():
                 audio = load_audio(path)
             else:
-                audio = engine.synthesize(system, prompt).audio
+                audio = engine.synthesize(registry, system, prompt).audio
                 soundfile.write(path, audio.samples, audio.sample_rate, subtype="FLOAT")
             samples[f"p{number:03d}"] = SourceSample(audio, prompt)
         result[system.label] = samples
     return _checked(result)
 
 
-def systems_from_lines(text: str) -> list[System]:
+def systems_from_lines(registry: Registry, text: str) -> list[System]:
     """TTS systems, one per line: an adapter id, then optional `name=value` decoding options.
 
-    >>> [s.label for s in systems_from_lines("piper-joe\\npiper-joe length_scale=1.3")]
+    >>> from studio.bootstrap import build_registry
+    >>> [s.label for s in systems_from_lines(build_registry(), "piper-joe\\npiper-joe length_scale=1.3")]
     ['piper-joe', 'piper-joe [length_scale=1.3]']
     """
     systems = []
     for line in (text or "").splitlines():
         adapter_id, _, options = line.strip().partition(" ")
         if adapter_id:
-            systems.append(System.parse(adapter_id, options))
+            systems.append(registry.system(adapter_id, options))
     return systems
 
 

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import threading
 from abc import ABC, abstractmethod
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal
 
-from studio.adapters.base import Synthesis, Transcription
+from studio.types import Synthesis, Transcription
 from studio.audio import Audio
 
 Direction = Literal["higher", "lower"]
@@ -78,4 +78,3 @@ class Metric(ABC):
     def compute(self, sample: MetricInput) -> list[MetricScore]: ...
 
 
-INPUT_FIELDS = tuple(f.name for f in fields(MetricInput))

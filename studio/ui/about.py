@@ -2,21 +2,24 @@
 
 from __future__ import annotations
 
+from typing import Callable
+
 import gradio as gr
 import pandas as pd
 
-from studio.adapters import adapter_ids, adapter_info, loaded_adapters, unavailable_reason
+from studio.adapters.registry import Registry
 from studio.metrics import METRICS
 from studio.system_info import system_report
+from studio.ui.common import bind
 
 
-def models_table() -> pd.DataFrame:
-    loaded = {a.info.id: a for a in loaded_adapters()}
+def models_table(registry: Registry) -> pd.DataFrame:
+    loaded = {a.info.id: a for a in registry.loaded()}
     return pd.DataFrame([
-        {"id": i, "task": adapter_info(i).task, "model": adapter_info(i).model, "decoding": adapter_info(i).decoding,
-         "status": unavailable_reason(i) or ("loaded on " + loaded[i].device if i in loaded else "not loaded yet"),
+        {"id": i, "task": registry.info(i).task, "model": registry.info(i).model, "decoding": registry.info(i).decoding,
+         "status": registry.unavailable_reason(i) or ("loaded on " + loaded[i].device if i in loaded else "not loaded yet"),
          "load s": round(loaded[i].load_seconds, 3) if i in loaded else None}
-        for i in adapter_ids()
+        for i in registry.ids()
     ])
 
 
@@ -28,17 +31,18 @@ def metrics_table() -> pd.DataFrame:
     ])
 
 
-def refresh():
-    return system_report(), models_table(), metrics_table()
+def refresh(registry: Registry):
+    return system_report(), models_table(registry), metrics_table()
 
 
-def build() -> list[gr.components.Component]:
-    """The panel's outputs, so the app can fill them on page load."""
+def build(registry: Registry) -> tuple[list[gr.components.Component], Callable]:
+    """The panel's outputs and their refresh callback, so the app can fill them on page load."""
     gr.Markdown("Every timing in the studio was measured on this machine with this software. "
                 "Timings exclude model load; the first run of each model includes its warm-up.")
     report = gr.JSON(label="System")
     models = gr.Dataframe(label="Models", wrap=True)
     metrics = gr.Dataframe(label="Metrics", wrap=True)
     button = gr.Button("Refresh")
-    button.click(refresh, outputs=[report, models, metrics], api_name="system_info")
-    return [report, models, metrics]
+    refresh_panel = bind(refresh, registry)
+    button.click(refresh_panel, outputs=[report, models, metrics], api_name="system_info")
+    return [report, models, metrics], refresh_panel

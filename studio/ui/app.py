@@ -7,6 +7,8 @@ import os
 
 import gradio as gr
 
+from studio.adapters.registry import Registry
+from studio.bootstrap import build_registry
 from studio.ui import about, decoding, evaluate, listen, models, recognize, synthesize
 
 TITLE = "Speech Studio"
@@ -14,25 +16,31 @@ INTRO = ("Hear and measure speech models side by side: recognition (Whisper, Poc
          "(Piper VITS, eSpeak NG), with WER, speaker similarity, DNSMOS and honest timings from this machine.")
 
 
-def build_app() -> gr.Blocks:
+def build_app(registry: Registry | None = None) -> gr.Blocks:
+    """The whole app over `registry` (default: the bundled models plus $STUDIO_CONFIG; a bad file is shown in
+    the Models tab and the bundled models are offered)."""
+    if registry is None:
+        from studio.adapters.zoo_config import config_path_from_env
+
+        registry = build_registry(config_path_from_env(), strict=False)
     with gr.Blocks(title=TITLE) as demo:
         gr.Markdown(f"# {TITLE}\n{INTRO}")
         with gr.Tabs() as tabs:
             with gr.Tab("Recognize", id="recognize"):
-                recognize.build()
+                recognize.build(registry)
             with gr.Tab("Synthesize", id="synthesize"):
-                synthesize.build()
+                synthesize.build(registry)
             with gr.Tab("Evaluate", id="evaluate"):
-                evaluate.build()
+                evaluate.build(registry)
             with gr.Tab("Decoding lab", id="decoding"):
-                decoding.build()
+                decoding.build(registry)
             with gr.Tab("Listen", id="listen"):
-                listen.build()
+                listen.build(registry)
             with gr.Tab("Models", id="models"):
-                models.build()
+                models.build(registry)
             with gr.Tab("About / system", id="about"):
-                about_outputs = about.build()
-        demo.load(about.refresh, outputs=about_outputs, api_name=False)
+                about_outputs, refresh_about = about.build(registry)
+        demo.load(refresh_about, outputs=about_outputs, api_name=False)
         demo.load(_tab_for_link, outputs=tabs, api_name=False)
     return demo
 
@@ -50,7 +58,7 @@ def warn_if_open(host: str, share: bool) -> None:
             "create, close, export and delete listening tests; set STUDIO_ADMIN_TOKEN to keep those to admins")
 
 
-def launch(host: str = "127.0.0.1", port: int = 7860, share: bool = False) -> None:
+def launch(registry: Registry | None = None, host: str = "127.0.0.1", port: int = 7860, share: bool = False) -> None:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     warn_if_open(host, share)
-    build_app().queue(default_concurrency_limit=2).launch(server_name=host, server_port=port, share=share)
+    build_app(registry).queue(default_concurrency_limit=2).launch(server_name=host, server_port=port, share=share)

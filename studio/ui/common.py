@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import inspect
 import logging
 
 import gradio as gr
@@ -39,12 +40,29 @@ def user_errors(callback):
     return wrapper
 
 
+def bind(callback, service):
+    """`callback` with `service` (the registry) as its first argument, as a function Gradio can read.
+
+    Gradio finds `gr.Request` parameters through type hints and streams generator functions; a
+    `functools.partial` hides both, so this wrapper keeps them visible.
+    """
+    signature = inspect.signature(callback)
+    if _is_generator(callback):
+        @functools.wraps(callback)
+        def bound(*args, **kwargs):
+            yield from callback(service, *args, **kwargs)
+    else:
+        @functools.wraps(callback)
+        def bound(*args, **kwargs):
+            return callback(service, *args, **kwargs)
+    bound.__signature__ = signature.replace(parameters=list(signature.parameters.values())[1:])
+    return bound
+
+
 def playable(audio: Audio) -> tuple[int, np.ndarray]:
     """(rate, int16 samples): Gradio plays int16 untouched, but peak-normalises float audio."""
     return audio.sample_rate, audio.to_int16()
 
 
 def _is_generator(function) -> bool:
-    import inspect
-
     return inspect.isgeneratorfunction(function)

@@ -5,27 +5,28 @@ from __future__ import annotations
 import gradio as gr
 import pandas as pd
 
+from studio.adapters.registry import Registry
 from studio.assets import example_recordings
 from studio.audio import load_audio
 from studio.decoding.adapter import TORCH_WHISPER_BASE, TORCH_WHISPER_TINY_EN
 from studio.decoding.live import ACCEPTED, BASELINE, PRESETS, TARGET, watch
-from studio.ui.common import user_errors
+from studio.ui.common import bind, user_errors
 
 DEFAULT_PRESETS = ["lean greedy loop", "speculative: tiny.en drafts (base only)", "prompt lookup on a first pass"]
 
 
 @user_errors
-def run_decoding(audio_path, adapter_id, presets):
+def run_decoding(registry: Registry, audio_path, adapter_id, presets):
     """Yield (heading, coloured tokens, table) after every verified round."""
     if not audio_path:
         raise gr.Error("upload or record some audio, or pick a bundled example, first", print_exception=False)
     audio = load_audio(audio_path)
-    for progress in watch(adapter_id, list(presets or []), audio):
+    for progress in watch(registry, adapter_id, list(presets or []), audio):
         yield (f"**Decoding:** {progress.strategy}", progress.pieces,
                pd.DataFrame(progress.rows) if progress.rows else None)
 
 
-def build() -> None:
+def build(registry: Registry) -> None:
     with gr.Row():
         audio = gr.Audio(label="Speech", sources=["upload", "microphone"], type="filepath", format=None)
         with gr.Column():
@@ -42,4 +43,4 @@ def build() -> None:
                                 color_map={ACCEPTED: "green", TARGET: "blue"})
     table = gr.Dataframe(label="Speed and exactness (seconds inside the engine; same tokens = identical ids "
                                "to greedy generate)", wrap=True)
-    run.click(run_decoding, inputs=[audio, model, presets], outputs=[heading, tokens, table], api_name="decode")
+    run.click(bind(run_decoding, registry), inputs=[audio, model, presets], outputs=[heading, tokens, table], api_name="decode")

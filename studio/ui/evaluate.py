@@ -12,16 +12,15 @@ import threading
 import gradio as gr
 import pandas as pd
 
+from studio.adapters.registry import Registry
 from studio.evaluation.catalog import config_names, load_runs, run_names, shipped_config
 from studio.evaluation.plots import PLOTS_FILE, figures
-from studio.evaluation.results import RESULTS_FILE, SUMMARY_CSV, SUMMARY_PARQUET, ResultsLog
+from studio.evaluation.results import (RESULTS_FILE, SHOWN_COLUMNS, SUMMARY_CSV, SUMMARY_PARQUET, ResultRow,
+                                       ResultsLog)
 from studio.evaluation.runner import run_evaluation
-from studio.ui.common import user_errors
+from studio.ui.common import bind, user_errors
 
 DEFAULT_CONFIG = "demo_asr"
-SHOWN_COLUMNS = ("dataset", "system", "options", "utterances", "failed", "corpus_wer", "mean_utterance_wer",
-                 "corpus_cer", "rtfx", "latency_p50_s", "latency_p90_s", "padding_fraction", "rtf", "ttfa_mean_s",
-                 "roundtrip_corpus_wer", "speaker_similarity_mean", "dnsmos_mean")
 PLOT_SLOTS = 4
 
 _cancel_events: dict[str, threading.Event] = {}  # one per browser session: the Cancel button sets it
@@ -32,21 +31,21 @@ def summary_table(summary: pd.DataFrame) -> pd.DataFrame:
     return shown.round(4)
 
 
-def plot_updates(rows: list[dict], summary: pd.DataFrame) -> list:
+def plot_updates(rows: list[ResultRow], summary: pd.DataFrame) -> list:
     made = list(figures(rows, summary).values())[:PLOT_SLOTS]
     return [gr.update(value=f, visible=True) for f in made] + [gr.update(value=None, visible=False)] * (PLOT_SLOTS - len(made))
 
 
 @user_errors
-def run_config(name: str, limit: float | None, request: gr.Request, progress=gr.Progress()):
+def run_config(registry: Registry, name: str, limit: float | None, request: gr.Request, progress=gr.Progress()):
     """Run (or resume) a shipped config; returns table, plots, downloads and a status line."""
-    config = shipped_config(name).with_overrides(limit=int(limit) if limit else None)
+    config = shipped_config(name, registry).with_overrides(limit=int(limit) if limit else None)
     cancel = _cancel_events.setdefault(request.session_hash or "local", threading.Event())
     cancel.clear()
     progress(0, desc=f"loading models for {name}")
-    result = run_evaluation(config, progress=lambda done, total, message: progress((done, total), desc=message),
+    result = run_evaluation(config, registry, progress=lambda done, total, message: progress((done, total), desc=message),
                             cancel=cancel)
-    rows = [r for r in ResultsLog(result.results_path).read() if r["system"] in {s.label for s in config.systems}]
+    rows = [r for r in ResultsLog(result.results_path).read() if r.system in {s.label for s in config.systems}]
     downloads = [str(result.output / f) for f in (SUMMARY_CSV, SUMMARY_PARQUET, RESULTS_FILE, PLOTS_FILE)
                  if (result.output / f).is_file()]
     state = "cancelled: run again to resume" if result.cancelled else "finished"
@@ -71,7 +70,7 @@ def compare_runs(names: list[str]):
     return (summary_table(summary), *plot_updates(rows, summary))
 
 
-def build() -> None:
+def build(registry: Registry) -> None:
     gr.Markdown("Run a shipped evaluation config on its datasets, or compare earlier runs. Corpus WER = total "
                 "word errors / total reference words; RTFx = audio s / processing s (warm-up excluded); padding "
                 "fraction = padded audio / audio the model processed (Whisper pads every clip to 30 s).")
@@ -92,7 +91,7 @@ def build() -> None:
         compare = gr.Button("Compare")
         compare_table = gr.Dataframe(label="Runs side by side (systems labelled 'run: system')", wrap=True)
         compare_plots = [gr.Plot(visible=False) for _ in range(PLOT_SLOTS)]
-    run.click(run_config, inputs=[config, limit], outputs=[table, *plots, downloads, status, runs],
+    run.click(bind(run_config, registry), inputs=[config, limit], outputs=[table, *plots, downloads, status, runs],
               api_name="evaluate")
     cancel.click(cancel_run, outputs=[status], api_name="evaluate_cancel")
     compare.click(compare_runs, inputs=[runs], outputs=[compare_table, *compare_plots], api_name="compare_runs")

@@ -14,7 +14,7 @@ from urllib.parse import urlsplit, urlunsplit
 import gradio as gr
 import pandas as pd
 
-from studio.adapters.registry import adapter_ids
+from studio.adapters.registry import Registry
 from studio.listening import KINDS, ListeningService, RaterSession, TestOptions, TrialView
 from studio.listening import sources
 from studio.listening.kinds import KIND_INFO
@@ -37,14 +37,14 @@ def default_service() -> ListeningService:
     return _default_service
 
 
-def build(service: ListeningService | None = None) -> None:
+def build(registry: Registry, service: ListeningService | None = None) -> None:
     """The Listen tab's components and events, inside the current gr.Blocks context."""
     service = service or default_service()
     with gr.Tabs():
         with gr.Tab("Rate"):
             _rater_view(service)
         with gr.Tab("Admin"):
-            _admin_view(service)
+            _admin_view(registry, service)
 
 
 # --- rater view --------------------------------------------------------------------------------
@@ -121,7 +121,7 @@ def _trial_updates(rater: RaterSession, trial: TrialView | None) -> tuple:
 
 # --- admin view --------------------------------------------------------------------------------
 
-def _admin_view(service: ListeningService) -> None:
+def _admin_view(registry: Registry, service: ListeningService) -> None:
     if service.settings.local_mode:
         gr.Markdown("**Local single-user mode:** STUDIO_ADMIN_TOKEN is not set, so anyone who can open this "
                     "page may create, close, export and delete tests. Set it before sharing the app.",
@@ -136,7 +136,7 @@ def _admin_view(service: ListeningService) -> None:
             checks = gr.Number(value=2, precision=0, minimum=0, label="Attention checks per rater")
             reference = gr.Textbox(label="Reference system (CMOS only)")
         with gr.Tab("From TTS systems"):
-            systems = gr.Textbox("\n".join(adapter_ids("tts", only_available=True)), lines=3,
+            systems = gr.Textbox("\n".join(registry.ids("tts", only_available=True)), lines=3,
                                  label="Systems, one per line: adapter id, then options (piper-joe length_scale=1.2)")
             prompts = gr.Textbox(label="Prompts, one per line", lines=4)
             create_tts = gr.Button("Synthesise and create", variant="primary")
@@ -168,8 +168,8 @@ def _admin_view(service: ListeningService) -> None:
     @user_errors
     def make_from_tts(token, test_name, test_kind, attention, reference_system, system_lines, prompt_text,
                       request: gr.Request):
-        made = service.create_from_tts(options(test_name, test_kind, attention, reference_system),
-                                       sources.systems_from_lines(system_lines),
+        made = service.create_from_tts(registry, options(test_name, test_kind, attention, reference_system),
+                                       sources.systems_from_lines(registry, system_lines),
                                        (prompt_text or "").splitlines(), token)
         return _created(made, request), made.id, _tests_table(service)
 

@@ -8,64 +8,67 @@ from __future__ import annotations
 
 import gradio as gr
 
-from studio.adapters import adapter_ids, adapter_info, zoo
+from studio.adapters import zoo
+from studio.adapters.registry import Registry
 from studio.memory import memory_in_use
-from studio.ui.common import user_errors
+from studio.ui.common import bind, user_errors
 
 COLUMNS = ["id", "task", "label", "state", "device", "weights MiB", "source", "reason or note"]
 
 
-def build() -> None:
+def build(registry: Registry) -> None:
     """The panel's components and events, inside the caller's `gr.Blocks` (e.g. a "Models" tab)."""
-    memory = gr.Markdown(memory_text())
-    table = gr.Dataframe(value=status_rows(), headers=COLUMNS, interactive=False, wrap=True, label="Models")
+    memory = gr.Markdown(memory_text(registry))
+    table = gr.Dataframe(value=status_rows(registry), headers=COLUMNS, interactive=False, wrap=True, label="Models")
     with gr.Row():
-        model = gr.Dropdown(choices=model_choices(), label="Model", scale=3)
+        model = gr.Dropdown(choices=model_choices(registry), label="Model", scale=3)
         load = gr.Button("Load", variant="primary", scale=1)
         unload = gr.Button("Unload", scale=1)
         refresh = gr.Button("Refresh", scale=1)
     outputs = [table, memory, model]
-    load.click(load_model, inputs=model, outputs=outputs, api_name="load_model").then(
-        refresh_panel, inputs=model, outputs=outputs, api_name=False)  # also after a failed load: it is now listed with its reason
-    unload.click(unload_model, inputs=model, outputs=outputs, api_name="unload_model")
-    refresh.click(refresh_panel, outputs=outputs, api_name="models")
+    load.click(bind(load_model, registry), inputs=model, outputs=outputs, api_name="load_model").then(
+        bind(refresh_panel, registry), inputs=model, outputs=outputs,
+        api_name=False)  # also after a failed load: it is now listed with its reason
+    unload.click(bind(unload_model, registry), inputs=model, outputs=outputs, api_name="unload_model")
+    refresh.click(bind(refresh_panel, registry), outputs=outputs, api_name="models")
 
 
-def status_rows() -> list[list]:
+def status_rows(registry: Registry) -> list[list]:
     return [
         [s.id, s.task, s.label, s.state, s.device, round(s.weights_mb, 1) if s.weights_mb is not None else "",
          s.source, s.reason or s.note]
-        for s in zoo.model_statuses()
+        for s in zoo.model_statuses(registry)
     ]
 
 
-def model_choices() -> list[tuple[str, str]]:
+def model_choices(registry: Registry) -> list[tuple[str, str]]:
     """Allow-listed ids only (an unavailable one too, to retry it after fixing its files)."""
-    return [(f"{adapter_info(i).label} ({i})", i) for i in adapter_ids()]
+    return [(f"{registry.info(i).label} ({i})", i) for i in registry.ids()]
 
 
-def memory_text() -> str:
-    problem = zoo.config_problem()
+def memory_text(registry: Registry) -> str:
+    problem = registry.config_problem
     text = f"**Memory in use:** {memory_in_use().summary()}"
     return f"{text}\n\n**studio.yaml was not used:** {problem}" if problem else text
 
 
-def refresh_panel(selected: str | None = None):
-    return status_rows(), memory_text(), gr.Dropdown(choices=model_choices(), value=selected)
+def refresh_panel(registry: Registry, selected: str | None = None):
+    return status_rows(registry), memory_text(registry), gr.Dropdown(choices=model_choices(registry), value=selected)
 
 
 @user_errors
-def load_model(model_id: str | None, progress=gr.Progress()):
+def load_model(registry: Registry, model_id: str | None, progress=gr.Progress()):
     if not model_id:
         raise gr.Error("Choose a model to load.")
     progress(0, desc=f"Loading {model_id}…")
-    zoo.load_model(model_id)
-    return refresh_panel(model_id)
+    registry.load(model_id)
+    return refresh_panel(registry, model_id)
 
 
 @user_errors
-def unload_model(model_id: str | None):
+def unload_model(registry: Registry, model_id: str | None):
     if not model_id:
         raise gr.Error("Choose a model to unload.")
-    zoo.unload_model(model_id)
-    return refresh_panel(model_id)
+    registry.info(model_id)  # an id outside the allow-list raises ConfigError
+    registry.unload(model_id)
+    return refresh_panel(registry, model_id)

@@ -4,39 +4,40 @@ from __future__ import annotations
 
 import gradio as gr
 
+from studio.adapters.registry import Registry
 from studio.assets import example_recordings
 from studio.audio import load_audio
 from studio.compare import outcome_table, recognition_columns, recognize_each
-from studio.ui.common import user_errors
+from studio.ui.common import bind, user_errors
 from studio.ui.systems import MAX_SYSTEMS, filled_slots, follow_labels, slot_label, selected_systems, system_pickers
 
 DEFAULT_SYSTEMS = [("whisper-tiny.en", "beam_size=5"), ("whisper-base", "beam_size=5"), ("pocketsphinx", "")]
 
 
 @user_errors
-def run_recognition(audio_path, reference, *system_values):
+def run_recognition(registry: Registry, audio_path, reference, *system_values):
     """Yield (transcripts, diffs, table) after each system finishes."""
-    systems = selected_systems(system_values)
+    systems = selected_systems(registry, system_values)
     if not audio_path:
         raise gr.Error("upload or record some audio first", print_exception=False)
     audio = load_audio(audio_path)
     transcripts: list[str] = [""] * MAX_SYSTEMS
     diffs: list[list | None] = [None] * MAX_SYSTEMS
     outcomes = []
-    for slot, outcome in zip(filled_slots(system_values), recognize_each(systems, audio, reference or "")):
+    for slot, outcome in zip(filled_slots(system_values), recognize_each(registry, systems, audio, reference or "")):
         outcomes.append(outcome)
         transcripts[slot] = outcome.transcription.text if outcome.transcription else f"⚠ {outcome.error}"
         diffs[slot] = outcome.diff
         yield *transcripts, *diffs, outcome_table(outcomes, recognition_columns)
 
 
-def build() -> None:
+def build(registry: Registry) -> None:
     with gr.Row():
         audio = gr.Audio(label="Speech", sources=["upload", "microphone"], type="filepath", format=None)
         reference = gr.Textbox(label="Reference transcript (optional, for WER)", lines=4)
     gr.Examples(examples=[[r.path, r.text] for r in example_recordings()], inputs=[audio, reference],
                 label="Bundled examples (made by assets/make_examples.py)")
-    pickers = system_pickers("asr", DEFAULT_SYSTEMS)
+    pickers = system_pickers(registry, "asr", DEFAULT_SYSTEMS)
     run = gr.Button("Recognize", variant="primary")
     transcripts, diffs = [], []
     with gr.Row():
@@ -48,5 +49,5 @@ def build() -> None:
                                                            "insertion": "blue"}))
     table = gr.Dataframe(label="Error rates and latency (seconds; RTFx = audio s / processing s)", wrap=True)
     follow_labels(pickers, transcripts)
-    run.click(run_recognition, inputs=[audio, reference, *pickers], outputs=[*transcripts, *diffs, table],
+    run.click(bind(run_recognition, registry), inputs=[audio, reference, *pickers], outputs=[*transcripts, *diffs, table],
               api_name="recognize")

@@ -4,17 +4,17 @@ from __future__ import annotations
 
 import gradio as gr
 
-from studio.adapters import System, adapter_ids
-from studio.adapters.base import Task
+from studio.adapters.registry import Registry, System
+from studio.types import Task
 from studio.errors import ConfigError
 
 MAX_SYSTEMS = 3
 NONE = "(none)"
 
 
-def system_pickers(task: Task, defaults: list[tuple[str, str]]) -> list[gr.components.Component]:
+def system_pickers(registry: Registry, task: Task, defaults: list[tuple[str, str]]) -> list[gr.components.Component]:
     """Three (adapter dropdown, options textbox) pairs; returns them flattened in that order."""
-    choices = [NONE] + adapter_ids(task, only_available=True)
+    choices = [NONE] + registry.ids(task, only_available=True)
     components = []
     with gr.Row():
         for slot in range(MAX_SYSTEMS):
@@ -40,10 +40,10 @@ def slot_label(adapter: str, options: str) -> str:
     return f"{adapter} [{options}]" if options and adapter != NONE else adapter
 
 
-def selected_systems(values: tuple) -> list[System]:
+def selected_systems(registry: Registry, values: tuple) -> list[System]:
     """Systems from the flattened (adapter, options) values; unknown ids and bad options raise ConfigError."""
     systems = [
-        System.parse(adapter, options or "")
+        registry.system(adapter, options or "")
         for adapter, options in zip(values[0::2], values[1::2])
         if adapter and adapter != NONE
     ]

@@ -8,11 +8,12 @@ from pathlib import Path
 import pytest
 
 from studio import engine
-from studio.adapters import System, adapter_ids, adapter_info, get_adapter, unavailable_reason, zoo
+from studio.adapters import zoo
 from studio.adapters.hf_options import Seq2SeqOptions
 from studio.adapters.torch_runtime import Placement
-from studio.adapters.zoo_config import ZooConfig, parse_config, read_config
+from studio.adapters.zoo_config import parse_config, read_config
 from studio.adapters.zoo_types import ADAPTER_TYPES
+from studio.bootstrap import build_registry
 from studio.cli import main
 from studio.errors import ConfigError, ModelUnavailable
 from tests.adapters.tiny_hf_models import tiny_model_dirs, write_config
@@ -26,12 +27,6 @@ BUNDLED = ("whisper-tiny.en", "whisper-base", "pocketsphinx", "piper-joe", "espe
 @pytest.fixture(scope="session")
 def tiny(tmp_path_factory):
     return tiny_model_dirs(tmp_path_factory)
-
-
-@pytest.fixture(autouse=True)
-def bundled_only_afterwards():
-    yield
-    zoo.apply(ZooConfig(path=None))
 
 
 def test_entries_are_typed_and_paths_resolve_against_the_config_file(tmp_path):
@@ -81,36 +76,57 @@ def test_a_file_that_cannot_be_used_at_all_raises_one_config_error(tmp_path, tex
     path = tmp_path / "studio.yaml"
     path.write_text(text)
     with pytest.raises(ConfigError, match=message):
-        zoo.use_config(path)
+        build_registry(path)
     with pytest.raises(ConfigError, match="does not exist"):
-        zoo.use_config(tmp_path / "missing.yaml")
+        build_registry(tmp_path / "missing.yaml")
 
 
 def test_only_allow_listed_ids_are_offered_and_accepted(tiny, tmp_path):
-    zoo.use_config(write_config(tmp_path / "studio.yaml", [
+    registry = build_registry(write_config(tmp_path / "studio.yaml", [
         {"id": "tiny-vits", "type": "hf-vits", "path": str(tiny["vits"])},
         {"id": "typo", "type": "hf-vitz", "path": str(tiny["vits"])},
     ], bundled=["whisper-tiny.en"]))
-    assert adapter_ids("tts") == ["tiny-vits"] and adapter_ids("asr") == ["whisper-tiny.en"]
+    assert registry.ids("tts") == ["tiny-vits"] and registry.ids("asr") == ["whisper-tiny.en"]
     with pytest.raises(ConfigError, match="unknown adapter 'piper-joe'"):
-        engine.synthesize(System.parse("piper-joe"), "hello")
+        engine.synthesize(registry, registry.system("piper-joe"), "hello")
     with pytest.raises(ConfigError, match="unknown adapter 'typo'"):
-        get_adapter("typo")
-    statuses = {s.id: s for s in zoo.model_statuses()}
+        registry.get("typo")
+    statuses = {s.id: s for s in zoo.model_statuses(registry)}
     assert statuses["typo"].state == "unavailable" and "unknown adapter type 'hf-vitz'" in statuses["typo"].reason
-    assert adapter_info("tiny-vits").family.startswith("VITS")
+    assert registry.info("tiny-vits").family.startswith("VITS")
 
 
-def test_applying_no_config_brings_the_bundled_models_back(tiny, tmp_path):
-    zoo.use_config(write_config(tmp_path / "studio.yaml", [], bundled=False))
-    assert adapter_ids() == []
-    zoo.apply(ZooConfig(path=None))
-    assert adapter_ids() == list(BUNDLED)
+def test_without_a_config_every_bundled_model_is_offered_and_bundled_false_offers_none(tmp_path):
+    assert build_registry().ids() == list(BUNDLED)
+    assert build_registry(write_config(tmp_path / "studio.yaml", [], bundled=False)).ids() == []
+
+
+def test_bundled_false_holds_whatever_was_imported_before(tmp_path):
+    """Importing the decoding lab first used to register its models behind the config's back."""
+    import subprocess
+    import sys
+
+    script = ("import sys, studio.decoding.adapter; from studio.bootstrap import build_registry; "
+              "print(build_registry(sys.argv[1]).ids())")
+    path = write_config(tmp_path / "studio.yaml", [], bundled=False)
+    result = subprocess.run([sys.executable, "-c", script, str(path)], capture_output=True, text=True, cwd=ROOT,
+                            check=True)
+    assert result.stdout.strip() == "[]"
+
+
+def test_an_entry_may_reuse_a_lab_id_only_when_the_lab_is_left_out(tiny, tmp_path):
+    entry = {"id": "torch-whisper-base", "type": "hf-vits", "path": str(tiny["vits"])}
+    clash = build_registry(write_config(tmp_path / "clash.yaml", [entry]))  # the lab's model is kept: a broken entry
+    (broken,) = clash.unoffered
+    assert broken.name == "torch-whisper-base" and "already taken" in broken.reason
+    assert clash.info("torch-whisper-base").family.startswith("Whisper (PyTorch")
+    own = build_registry(write_config(tmp_path / "own.yaml", [entry], bundled=False))
+    assert own.ids() == ["torch-whisper-base"] and own.info("torch-whisper-base").task == "tts"
 
 
 def test_missing_files_make_a_model_unavailable_with_the_reason(tiny, tmp_path):
     (tmp_path / "empty").mkdir()
-    zoo.use_config(write_config(tmp_path / "studio.yaml", [
+    registry = build_registry(write_config(tmp_path / "studio.yaml", [
         {"id": "gone", "type": "hf-ctc", "path": "no/such/folder"},
         {"id": "empty", "type": "hf-ctc", "path": "empty"},
         {"id": "ct2", "type": "faster-whisper", "path": str(tiny["whisper"])},
@@ -118,23 +134,22 @@ def test_missing_files_make_a_model_unavailable_with_the_reason(tiny, tmp_path):
         {"id": "t5", "type": "hf-speecht5", "path": str(tiny["speecht5"]), "vocoder": {"path": str(tiny["hifigan"])},
          "speaker_embedding": "nope.npy"},
     ]))
-    assert "model folder" in unavailable_reason("gone") and "does not exist" in unavailable_reason("gone")
-    assert "has no config.json" in unavailable_reason("empty")
-    assert "has no model.bin" in unavailable_reason("ct2")
-    assert "not in the local Hugging Face cache" in unavailable_reason("offline")
-    assert "speaker_embedding" in unavailable_reason("t5")
+    assert "model folder" in registry.unavailable_reason("gone") and "does not exist" in registry.unavailable_reason("gone")
+    assert "has no config.json" in registry.unavailable_reason("empty")
+    assert "has no model.bin" in registry.unavailable_reason("ct2")
+    assert "not in the local Hugging Face cache" in registry.unavailable_reason("offline")
+    assert "speaker_embedding" in registry.unavailable_reason("t5")
     with pytest.raises(ModelUnavailable, match="gone is not available here: model folder"):
-        engine.recognize(System.parse("gone"), tone(0.5))
-    assert "gone" not in adapter_ids("asr", only_available=True)
+        engine.recognize(registry, registry.system("gone"), tone(0.5))
+    assert "gone" not in registry.ids("asr", only_available=True)
 
 
-def test_a_bad_config_in_the_environment_leaves_the_bundled_models_working(tmp_path, monkeypatch):
+def test_a_bad_config_leaves_the_bundled_models_working_in_the_app(tmp_path):
     path = tmp_path / "studio.yaml"
     path.write_text("models: [")
-    monkeypatch.setenv("STUDIO_CONFIG", str(path))
-    zoo.configure_from_env()
-    assert "not valid YAML" in zoo.config_problem()
-    assert adapter_ids() == list(BUNDLED)
+    registry = build_registry(path, strict=False)
+    assert "not valid YAML" in registry.config_problem
+    assert registry.ids() == list(BUNDLED)
 
 
 def test_placement_falls_back_to_cpu_and_says_so(monkeypatch):

@@ -14,17 +14,14 @@ def speech_clips(piper_speech) -> list:
 
 
 @pytest.fixture(scope="session")
-def tiny_lab():
-    from studio.decoding.strategies import WhisperDecoding
-
-    return WhisperDecoding("tiny.en")
+def tiny_lab(registry):
+    """The lab of the registry's `torch-whisper-tiny.en`: its first pass is the registry's faster-whisper tiny.en."""
+    return registry.get("torch-whisper-tiny.en", "cpu").decoding
 
 
 @pytest.fixture(scope="session")
-def base_lab():
-    from studio.decoding.strategies import WhisperDecoding
-
-    return WhisperDecoding("base")
+def base_lab(registry):
+    return registry.get("torch-whisper-base", "cpu").decoding
 
 
 @pytest.fixture(autouse=True)

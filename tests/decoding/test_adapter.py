@@ -4,43 +4,42 @@ from __future__ import annotations
 
 import pytest
 
-from studio.adapters import System, adapter_ids, get_adapter
 from studio.errors import ConfigError
 
 pytestmark = pytest.mark.models
 
 
-def test_both_models_are_registered_asr_adapters():
-    assert {"torch-whisper-tiny.en", "torch-whisper-base"} <= set(adapter_ids("asr"))
+def test_both_models_are_registered_asr_adapters(registry):
+    assert {"torch-whisper-tiny.en", "torch-whisper-base"} <= set(registry.ids("asr"))
 
 
-def test_strategy_options_parse_into_a_system():
-    system = System.parse("torch-whisper-base", "strategy=early_exit draft_layers=2 draft_vocab=4096")
+def test_strategy_options_parse_into_a_system(registry):
+    system = registry.system("torch-whisper-base", "strategy=early_exit draft_layers=2 draft_vocab=4096")
     assert system.options.strategy == "early_exit" and system.options.draft_vocab == 4096
     assert "draft_layers=2" in system.label
     with pytest.raises(ConfigError, match="strategy"):
-        System.parse("torch-whisper-base", "strategy=magic")
+        registry.system("torch-whisper-base", "strategy=magic")
 
 
-def test_transcribe_reports_drafting_counts(piper_speech):
-    system = System.parse("torch-whisper-tiny.en", "strategy=early_exit draft_layers=2")
-    result = get_adapter(system.adapter_id, "cpu").transcribe(piper_speech[0][1], system.options)
+def test_transcribe_reports_drafting_counts(piper_speech, registry):
+    system = registry.system("torch-whisper-tiny.en", "strategy=early_exit draft_layers=2")
+    result = registry.get(system.adapter_id, "cpu").transcribe(piper_speech[0][1], system.options)
     assert "lazy dog" in result.text
     assert 0 <= result.details["accepted"] <= result.details["drafted"]
     assert result.details["lossless"] is True
     assert {"encoder", "draft", "verify"} <= set(result.stage_seconds)
 
 
-def test_speculative_on_tiny_en_says_what_to_use_instead(piper_speech):
-    system = System.parse("torch-whisper-tiny.en", "strategy=speculative")
+def test_speculative_on_tiny_en_says_what_to_use_instead(piper_speech, registry):
+    system = registry.system("torch-whisper-tiny.en", "strategy=speculative")
     with pytest.raises(ConfigError, match="early_exit or prompt_lookup"):
-        get_adapter(system.adapter_id, "cpu").transcribe(piper_speech[0][1], system.options)
+        registry.get(system.adapter_id, "cpu").transcribe(piper_speech[0][1], system.options)
 
 
-def test_watch_streams_tagged_tokens_and_an_exactness_row(piper_speech):
+def test_watch_streams_tagged_tokens_and_an_exactness_row(piper_speech, registry):
     from studio.decoding.live import ACCEPTED, BASELINE, TARGET, watch
 
-    updates = list(watch("torch-whisper-tiny.en", ["prompt lookup on a first pass"], piper_speech[2][1]))
+    updates = list(watch(registry, "torch-whisper-tiny.en", ["prompt lookup on a first pass"], piper_speech[2][1]))
     assert {tag for u in updates for _, tag in u.pieces} <= {ACCEPTED, TARGET}
     rows = updates[-1].rows
     assert [r["strategy"] for r in rows] == [BASELINE, "prompt lookup on a first pass"]
@@ -49,8 +48,8 @@ def test_watch_streams_tagged_tokens_and_an_exactness_row(piper_speech):
     assert any(tag == ACCEPTED for _, tag in updates[-1].pieces)
 
 
-def test_watch_rejects_models_outside_the_lab(piper_speech):
+def test_watch_rejects_models_outside_the_lab(piper_speech, registry):
     from studio.decoding.live import watch
 
     with pytest.raises(ConfigError, match="not a decoding-lab model"):
-        list(watch("whisper-tiny.en", [], piper_speech[0][1]))
+        list(watch(registry, "whisper-tiny.en", [], piper_speech[0][1]))

@@ -88,10 +88,33 @@ def test_int8_quantisation_replaces_linear_layers(tiny_lab, speech_clips):
     assert "dog" in result.text.lower()
 
 
-def test_beam_search_runs_through_generate(tiny_lab, speech_clips):
+def test_beam_search_runs_through_generate(tiny_lab, speech_clips, tiny_greedy):
+    from studio.metrics.wer import normalize
+    from tests.conftest import SENTENCES
+
+    one_beam = tiny_lab.decode(speech_clips, DecodingOptions(strategy="beam", beam_size=1), StageTimer())
+    assert [r.tokens for r in one_beam] == [r.tokens for r in tiny_greedy]  # beam search of width 1 is greedy
     timer = StageTimer()
     result = tiny_lab.decode(speech_clips[:1], DecodingOptions(strategy="beam", beam_size=2), timer)[0]
-    assert "fox" in result.text and "generate" in timer.seconds
+    assert normalize(result.text) == normalize(SENTENCES[0])
+    assert set(timer.seconds) == {"features", "generate"}  # encoder and decoder run inside generate
+
+
+def test_every_strategy_in_the_table_has_an_implementation():
+    from studio.decoding.options import STRATEGIES
+    from studio.decoding.strategies import DRAFTERS
+
+    assert {n for n, s in STRATEGIES.items() if s.runner == "drafting"} == set(DRAFTERS)
+    assert {s.runner for s in STRATEGIES.values()} == {"generate", "lean", "drafting"}
+    assert not any(s.batches for s in STRATEGIES.values() if s.runner == "drafting")
+
+
+def test_first_pass_lookup_needs_a_first_pass():
+    from studio.decoding.strategies import WhisperDecoding
+
+    lab = WhisperDecoding("tiny.en")  # no first-pass transcriber given
+    with pytest.raises(ConfigError, match="lookup=first_pass needs a first-pass recogniser"):
+        lab.prepare(DecodingOptions(strategy="prompt_lookup", lookup="first_pass"))
 
 
 def test_speculative_needs_a_smaller_model(tiny_lab):

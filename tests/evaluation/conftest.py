@@ -32,13 +32,15 @@ def write_config(folder: Path, body: str, name: str = "eval.yaml") -> Path:
 
 
 @pytest.fixture
-def echo_asr():
-    """A registered fake ASR adapter: says "the quick brown fox" and refuses clips under one second."""
+def echo_registry():
+    """A fresh registry with a fake ASR adapter `test-echo`: says "the quick brown fox", refuses clips under
+    one second, and decodes a batch in one call (so one bad clip fails the batch)."""
     from dataclasses import dataclass
 
-    from studio.adapters import AdapterInfo, AdapterSpec, ASRAdapter, register
-    from studio.adapters.registry import unregister
+    from studio.adapters import AdapterSpec, ASRAdapter
+    from studio.bootstrap import build_registry
     from studio.errors import AudioError
+    from studio.types import AdapterInfo
 
     @dataclass(frozen=True)
     class EchoOptions:
@@ -55,7 +57,10 @@ def echo_asr():
         def _load(self) -> None:
             pass
 
-        def _recognize_batch(self, clips, options, timer):  # batches "natively": one bad clip fails the batch
+        def batch_limit(self, options):
+            return None
+
+        def _recognize_batch(self, clips, options, timer):  # one call for the batch: one bad clip fails it
             return [self._recognize(clip, options, timer) for clip in clips]
 
         def _recognize(self, samples, options, timer):
@@ -63,6 +68,6 @@ def echo_asr():
                 raise AudioError("too short for the echo adapter")
             return " ".join("the quick brown fox".split()[:options.words]), {}
 
-    register(AdapterSpec(EchoASR.info, EchoASR), replace=True)
-    yield "test-echo"
-    unregister("test-echo")  # other tests list the registry
+    registry = build_registry()
+    registry.add(AdapterSpec(EchoASR.info, EchoASR))
+    return registry

@@ -11,22 +11,22 @@ DATASET = f"datasets:\n  - path: {DEMO_SET / 'manifest.jsonl'}\n"
 
 
 @pytest.mark.parametrize("name", sorted(p.name for p in CONFIGS.glob("*.yaml")))
-def test_shipped_configs_parse(name):
-    config = load_config(CONFIGS / name)
+def test_shipped_configs_parse(name, registry):
+    config = load_config(CONFIGS / name, registry)
     assert config.systems and all(d.path.exists() for d in config.datasets)
 
 
-def test_same_adapter_twice_with_other_options():
-    config = load_config(CONFIGS / "demo_asr.yaml")
+def test_same_adapter_twice_with_other_options(registry):
+    config = load_config(CONFIGS / "demo_asr.yaml", registry)
     tiny = [s for s in config.systems if s.adapter_id == "whisper-tiny.en"]
     assert [s.options.beam_size for s in tiny] == [5, 1]
     assert config.task == "asr" and config.metrics == ("wer", "latency")
     assert config.datasets[0].path == DEMO_SET / "manifest.jsonl"
 
 
-def test_defaults_and_tts_metrics(tmp_path):
+def test_defaults_and_tts_metrics(tmp_path, registry):
     path = write_config(tmp_path, f"datasets: [{DEMO_SET / 'tts_prompts.jsonl'}]\nsystems: [espeak-ng]\n")
-    config = load_config(path)
+    config = load_config(path, registry)
     assert config.task == "tts"
     assert config.metrics == ("wer", "speaker_similarity", "dnsmos", "latency")
     assert config.output == Path("results/eval")
@@ -45,13 +45,13 @@ def test_defaults_and_tts_metrics(tmp_path):
     (DATASET + "systems: [pocketsphinx\n", ":4: not valid YAML"),
     ("systems: [pocketsphinx]\n", ":1: datasets must be a non-empty list"),
 ])
-def test_config_errors_name_file_and_line(tmp_path, body, message):
+def test_config_errors_name_file_and_line(tmp_path, body, message, registry):
     path = write_config(tmp_path, body)
     with pytest.raises(ConfigError, match="eval.yaml" + message):
-        load_config(path)
+        load_config(path, registry)
 
 
-def test_overrides_make_a_copy():
-    config = load_config(CONFIGS / "demo_asr.yaml")
+def test_overrides_make_a_copy(registry):
+    config = load_config(CONFIGS / "demo_asr.yaml", registry)
     changed = config.with_overrides(max_batch_size=1, limit=None)
     assert changed.max_batch_size == 1 and config.max_batch_size == 4 and changed.limit is None

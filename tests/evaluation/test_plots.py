@@ -3,6 +3,7 @@ import math
 import pandas as pd
 
 from studio.evaluation.plots import figures, pareto_front
+from studio.evaluation.results import ResultRow
 
 
 def test_pareto_front_on_hand_made_points():
@@ -19,8 +20,8 @@ def test_pareto_front_other_directions():
 
 
 def test_figures_from_rows():
-    rows = [{"key": f"u{i}", "system": s, "error": None, "duration": 1.0 + i, "latency": 0.1 * (i + 1),
-             "metrics": {"wer": 0.1 * i}} for s in ("a", "b") for i in range(3)]
+    rows = [ResultRow(key=f"u{i}", dataset="d", task="asr", system=s, system_id="x", duration=1.0 + i,
+                      latency=0.1 * (i + 1), metrics={"wer": 0.1 * i}) for s in ("a", "b") for i in range(3)]
     summary = pd.DataFrame([
         {"dataset": "d", "system": "a", "system_id": "x", "options": "", "task": "asr", "utterances": 3,
          "failed": 0, "rtfx": 10.0, "corpus_wer": 0.2},

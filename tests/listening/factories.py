@@ -81,10 +81,11 @@ def launch_listen_tab(service: ListeningService):
     """The Listen tab alone in a Blocks app on 127.0.0.1 and a free port: (demo, url). Close with demo.close()."""
     import gradio as gr
 
+    from studio.bootstrap import build_registry
     from studio.ui import listen
 
     with gr.Blocks() as demo:
-        listen.build(service)
+        listen.build(build_registry(), service)
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]

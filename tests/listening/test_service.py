@@ -242,17 +242,15 @@ def test_bad_options_are_refused_with_a_message():
 
 
 @pytest.mark.models
-def test_create_from_tts_synthesises_once_and_caches(service):
-    from studio.adapters import System
-
-    systems = [System.parse("piper-joe", "noise_scale=0 noise_w_scale=0", name="joe"),
-               System.parse("piper-joe", "noise_scale=0 noise_w_scale=0 length_scale=1.3", name="joe-slow")]
-    made = service.create_from_tts(TestOptions("tts"), systems, ["Hello there.", "", "Good morning."])
+def test_create_from_tts_synthesises_once_and_caches(service, registry):
+    systems = [registry.system("piper-joe", "noise_scale=0 noise_w_scale=0", name="joe"),
+               registry.system("piper-joe", "noise_scale=0 noise_w_scale=0 length_scale=1.3", name="joe-slow")]
+    made = service.create_from_tts(registry, TestOptions("tts"), systems, ["Hello there.", "", "Good morning."])
     assert (made.systems, made.items) == (("joe", "joe-slow"), 2)
     cache = sorted((service.store.data_dir / "listening" / "tts-cache").iterdir())
     assert len(cache) == 4
     stamps = [path.stat().st_mtime_ns for path in cache]
-    service.create_from_tts(TestOptions("tts again"), systems, ["Hello there.", "Good morning."])
+    service.create_from_tts(registry, TestOptions("tts again"), systems, ["Hello there.", "Good morning."])
     assert [path.stat().st_mtime_ns for path in cache] == stamps
     trial = service.current_trial(service.join(made.id).token)
     assert trial.text in ("Hello there.", "Good morning.")
@@ -270,11 +268,11 @@ def test_settings_come_from_the_environment(tmp_path, monkeypatch):
         ListeningService.from_env()
 
 
-def test_tts_systems_are_read_one_per_line():
-    systems = systems_from_lines("piper-joe\n\n  piper-joe length_scale=1.3\n")
+def test_tts_systems_are_read_one_per_line(registry):
+    systems = systems_from_lines(registry, "piper-joe\n\n  piper-joe length_scale=1.3\n")
     assert [s.label for s in systems] == ["piper-joe", "piper-joe [length_scale=1.3]"]
     with pytest.raises(ConfigError, match="unknown adapter"):
-        systems_from_lines("no-such-voice")
+        systems_from_lines(registry, "no-such-voice")
 
 
 def test_the_command_line_recomputes_the_leaderboard_from_an_export(service, tmp_path, clock, capsys):

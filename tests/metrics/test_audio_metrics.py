@@ -4,7 +4,6 @@ import numpy as np
 import pytest
 
 from studio import engine
-from studio.adapters import System
 from studio.audio import Audio
 from studio.metrics import MetricInput, get_metric
 
@@ -15,8 +14,8 @@ def similarity(a, b):
     return get_metric("speaker_similarity").compute(MetricInput(audio=a, reference_audio=b))[0].value
 
 
-def test_same_voice_is_more_similar_than_another_voice(piper_speech):
-    espeak = engine.synthesize(System.parse("espeak-ng"), piper_speech[0][0]).audio
+def test_same_voice_is_more_similar_than_another_voice(piper_speech, registry):
+    espeak = engine.synthesize(registry, registry.system("espeak-ng"), piper_speech[0][0]).audio
     same = similarity(piper_speech[0][1], piper_speech[1][1])  # Piper joe, two different sentences
     other = similarity(piper_speech[0][1], espeak)  # Piper joe vs eSpeak, same sentence
     assert same > 0.85  # measured about 0.9-0.96
@@ -36,13 +35,14 @@ def test_dnsmos_is_a_mos_and_drops_with_noise(piper_speech):
     assert noisy_scores["dnsmos_bak"] < clean_scores["dnsmos_bak"] - 1.0  # measured 4.2 -> 1.8
 
 
-def test_score_synthesis_skips_what_it_cannot_score(piper_speech):
+def test_score_synthesis_skips_what_it_cannot_score(piper_speech, registry):
     text, audio = piper_speech[2]
-    result = engine.synthesize(System.parse("piper-joe", "noise_scale=0 noise_w_scale=0"), text)
+    result = engine.synthesize(registry, registry.system("piper-joe", "noise_scale=0 noise_w_scale=0"), text)
     scored = engine.score_synthesis(result, text, judge=None, reference_voice=None)
     assert scored.skipped == {"wer": "needs a judge ASR system for round-trip WER",
                               "speaker_similarity": "needs reference_audio"}
     assert scored.value("dnsmos") is not None and scored.value("ttfa") <= scored.value("latency")
-    judged = engine.score_synthesis(result, text, System.parse("whisper-tiny.en"), audio)
+    judge = engine.judge_for(registry, registry.system("whisper-tiny.en"))
+    judged = engine.score_synthesis(result, text, judge, audio)
     assert judged.judge_transcription.text and judged.value("wer") <= 0.15
     assert judged.value("speaker_similarity") > 0.85

@@ -6,6 +6,7 @@ import wave
 import numpy as np
 import pytest
 from gradio_client import handle_file
+from gradio_client.exceptions import AppError
 
 from studio.assets import example_recordings
 from tests.conftest import tone
@@ -72,7 +73,7 @@ def raw_file(tmp_path, name, data: bytes):
     ],
 )
 def test_bad_audio_gives_a_readable_error_and_the_app_keeps_serving(client, tmp_path, make, message):
-    with pytest.raises(Exception, match=message):
+    with pytest.raises(AppError, match=message):
         recognize(client, make(tmp_path), "", ("whisper-tiny.en", ""))
     odd = tone(1.0, 8000).samples  # 8 kHz stereo 8-bit still works afterwards
     pcm = ((np.stack([odd, odd], axis=1) * 127) + 128).astype(np.uint8)
@@ -85,12 +86,12 @@ def test_bad_audio_gives_a_readable_error_and_the_app_keeps_serving(client, tmp_
     [("", "empty"), ("Hi 🤖", "emoji"), ("Привет", "non-Latin"), ("a" * 5000, "limit is 2000")],
 )
 def test_bad_text_gives_a_readable_error(client, text, message):
-    with pytest.raises(Exception, match=message):
+    with pytest.raises(AppError, match=message):
         client.predict(text, NONE, None, "piper-joe", "", NONE, "", NONE, "", api_name="/synthesize")
 
 
 def test_bad_options_name_the_option(client):
-    with pytest.raises(Exception, match="beam_size must be between 1 and 20"):
+    with pytest.raises(AppError, match="beam_size must be between 1 and 20"):
         recognize(client, example_recordings()[0].path, "", ("whisper-tiny.en", "beam_size=99"))
 
 

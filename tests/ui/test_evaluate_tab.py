@@ -17,24 +17,24 @@ def results_root(tmp_path, monkeypatch):
     return tmp_path / "results"
 
 
-def test_tab_builds_with_the_demo_configs():
+def test_tab_builds_with_the_demo_configs(registry):
     with gr.Blocks() as demo:
-        evaluate.build()
+        evaluate.build(registry)
     buttons = {c.value for c in demo.blocks.values() if isinstance(c, gr.Button)}
     assert {"Run evaluation", "Cancel", "Compare"} <= buttons
     assert {"demo_asr", "demo_tts"} <= set(evaluate.config_names())
 
 
-def test_a_typed_path_is_refused():
+def test_a_typed_path_is_refused(registry):
     with pytest.raises(gr.Error, match="unknown evaluation config '../../etc/passwd'"):
-        evaluate.run_config("../../etc/passwd", None, REQUEST)
+        evaluate.run_config(registry, "../../etc/passwd", None, REQUEST)
     with pytest.raises(gr.Error, match="no results folder"):
         evaluate.compare_runs(["../outside"])
 
 
 @pytest.mark.models
-def test_run_then_compare(results_root):
-    table, *rest = evaluate.run_config("demo_asr", 2, REQUEST)
+def test_run_then_compare(results_root, registry):
+    table, *rest = evaluate.run_config(registry, "demo_asr", 2, REQUEST)
     plots, (downloads, status, runs) = rest[:evaluate.PLOT_SLOTS], rest[evaluate.PLOT_SLOTS:]
     assert list(table["system"]) == ["tiny.en beam 5", "tiny.en greedy", "pocketsphinx"]
     assert (table["utterances"] == 2).all() and "corpus_wer" in table
@@ -53,11 +53,11 @@ def test_cancel_sets_the_session_event():
     assert event.is_set()
 
 
-def test_ray_address_comes_from_the_environment_only(monkeypatch):
+def test_ray_address_comes_from_the_environment_only(monkeypatch, registry):
     from studio.evaluation.catalog import shipped_config
 
-    assert shipped_config("demo_asr").ray is None
+    assert shipped_config("demo_asr", registry).ray is None
     monkeypatch.setenv("STUDIO_RAY_ADDRESS", "ray://head:10001")
     monkeypatch.setenv("STUDIO_RAY_WORKERS", "3")
-    settings = shipped_config("demo_asr").ray
+    settings = shipped_config("demo_asr", registry).ray
     assert (settings.address, settings.workers) == ("ray://head:10001", 3)
