@@ -71,7 +71,9 @@ def read_config(path: Path | str, bundled_ids: tuple[str, ...] = ()) -> ZooConfi
     except (OSError, UnicodeDecodeError) as error:
         raise ConfigError(f"cannot read model config {path}: {error}") from None
     except yaml.YAMLError as error:
-        raise ConfigError(f"model config {path} is not valid YAML: {error}") from None
+        mark = getattr(error, "problem_mark", None)
+        line = f":{mark.line + 1}" if mark else ""
+        raise ConfigError(f"model config {path}{line} is not valid YAML ({getattr(error, 'problem', error)})") from None
     return parse_config(document if document is not None else {}, path, bundled_ids)
 
 
