@@ -431,9 +431,9 @@ class ListeningService:
                         test_id=test_id, system=system_rows[system], item=item, text=samples[system][item].text,
                         path=relative.as_posix(), duration=audio.duration, source_lufs=lufs)
                 session.add_all(sample_rows.values())
-                if options.trials_per_rater is not None:
-                    session.add(DesignRow(test_id=test_id, trials_per_rater=options.trials_per_rater))
                 session.flush()
+                if options.trials_per_rater is not None:  # after the flush: no relationship orders it after the test
+                    session.add(DesignRow(test_id=test_id, trials_per_rater=options.trials_per_rater))
                 trials = [TrialRow(test_id=test_id, item=t.item, sample_a_id=sample_rows[t.system_a, t.item].id,
                                    sample_b_id=sample_rows[t.system_b, t.item].id if t.system_b else None,
                                    is_attention=t.is_attention) for t in plan]
