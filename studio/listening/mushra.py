@@ -22,6 +22,7 @@ MID_ANCHOR_HZ = 7000.0  # BS.1534-3 §5.1: the optional mid-quality anchor
 FILTER_ORDER = 12  # Butterworth order; applied forwards and backwards, so 24th-order roll-off in effect
 HIDDEN_REFERENCE_MIN = 90.0  # BS.1534-3 §4.1.2 post-screening: a hidden-reference rating below this is a miss
 MAX_MISSED_FRACTION = 0.15  # ... and a rater who misses in more than this share of trials is excluded
+MAX_STIMULI = 12  # conditions on one screen (hidden reference + anchors + systems): more tire raters out
 
 ROLE_HIDDEN_REFERENCE = "hidden_reference"
 ROLE_ANCHOR = "anchor"

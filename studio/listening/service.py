@@ -404,6 +404,11 @@ class ListeningService:
             raise ConfigError(f"trials per rater is {options.trials_per_rater} but the test has only {regular} "
                               "trials besides the attention checks; lower it, or leave it empty for every trial")
         if anchor_names:
+            conditions = len(plan[0].stimuli)
+            if conditions > mushra.MAX_STIMULI:
+                raise ConfigError(f"this MUSHRA test would put {conditions} samples on one screen (hidden reference, "
+                                  f"{len(anchor_names)} anchor(s), {len(systems) - 1} systems); the limit is "
+                                  f"{mushra.MAX_STIMULI}: split the systems over several tests")
             samples = _with_anchors(samples, options)
             systems = list(samples)
         flat = [(system, item) for system in systems for item in items]
