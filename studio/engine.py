@@ -7,6 +7,7 @@ problems surface as `StudioError` with a message for the user.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Iterator
 
 from studio.adapters import System, get_adapter
 from studio.adapters.base import Synthesis, Transcription
@@ -24,6 +25,13 @@ def recognize(system: System, audio: Audio, device: str = "auto") -> Transcripti
 def synthesize(system: System, text: str, device: str = "auto", limits: Limits | None = None) -> Synthesis:
     """Checked text through one TTS system."""
     return get_adapter(system.adapter_id, device).synthesize(check_text(text, limits), system.options)
+
+
+def synthesize_stream(system: System, text: str, device: str = "auto",
+                      limits: Limits | None = None) -> Iterator[Audio | Synthesis]:
+    """Checked text through one TTS system, chunk by chunk: `Audio` chunks, then the `Synthesis`."""
+    checked = check_text(text, limits)  # checked before the first chunk, so bad text fails at once
+    return get_adapter(system.adapter_id, device).stream(checked, system.options)
 
 
 @dataclass(frozen=True)

