@@ -16,7 +16,7 @@ import numpy as np
 from studio.adapters.base import AdapterInfo, TTSAdapter
 from studio.adapters.bundled_weights import piper_joe_paths
 from studio.errors import ConfigError
-from studio.text import split_first_phrase, spoken_form
+from studio.text import CLAUSE_END, split_first_phrase, spoken_form
 from studio.timing import StageTimer
 
 
@@ -74,7 +74,12 @@ class PiperAdapter(TTSAdapter):
         return spoken_form(text)
 
     def stream_units(self, text: str) -> list[str]:
-        return [unit for unit in split_first_phrase(text) if unit]
+        head, rest = split_first_phrase(text)
+        if rest and not head.endswith(CLAUSE_END):
+            # Spoken alone, a cut phrase ends like a sentence and its last word blurs ("Reading aloud" was heard
+            # as "reading the loud"); a comma gives it the phrase-final ending it has inside the sentence.
+            head += ","
+        return [unit for unit in (head, rest) if unit]
 
     def _stream(self, text: str, options: PiperOptions, timer: StageTimer) -> Iterator[np.ndarray]:
         from piper import SynthesisConfig

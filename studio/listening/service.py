@@ -277,8 +277,11 @@ class ListeningService:
             session.add(rater)
             session.flush()
             design = session.get(DesignRow, test_id)
-            trial_ids = balanced_subset(_candidates(session, test), _assigned(session, test_id),
-                                        design.trials_per_rater if design else None, self._random)
+            if design is None or design.trials_per_rater is None:  # every trial: no coverage to read
+                trial_ids = list(session.scalars(select(TrialRow.id).where(TrialRow.test_id == test_id)))
+            else:
+                trial_ids = balanced_subset(_candidates(session, test), _assigned(session, test_id),
+                                            design.trials_per_rater, self._random)
             self._random.shuffle(trial_ids)
             pairwise = kind_info(test.kind).slots == 2
             assignments = [AssignmentRow(rater_id=rater.id, trial_id=trial_id, position=position,

@@ -83,7 +83,8 @@ def _rater_view(service: ListeningService) -> None:
                                              elem_id=f"listen-rating-{n}"))
                 stimulus_columns.append(column)
         rate = gr.Button("Submit ratings", variant="primary", elem_id="listen-rate")
-    view = _TrialComponents(progress, prompt, audio_a, audio_b, answer, heard, submit, mushra_panel,
+    shown = gr.State(0)  # MUSHRA: how many stimuli the current trial shows (the sliders past it are hidden)
+    view = _TrialComponents(progress, prompt, audio_a, audio_b, answer, heard, submit, mushra_panel, shown,
                             tuple(stimulus_columns), tuple(stimulus_audios), tuple(sliders))
 
     def from_link(request: gr.Request) -> str:
@@ -110,9 +111,8 @@ def _rater_view(service: ListeningService) -> None:
         return view.updates(rater, service.current_trial(_token(rater)))
 
     @user_errors
-    def rate_trial(rater: RaterSession | None, *ratings: float):
-        trial = service.current_trial(_token(rater))
-        service.rate(_token(rater), ratings[:len(trial.slots) - 1] if trial else ratings)
+    def rate_trial(rater: RaterSession | None, stimuli: int, *ratings: float):
+        service.rate(_token(rater), ratings[:stimuli])
         return view.updates(rater, service.current_trial(_token(rater)))
 
     gr.on(triggers=None, fn=from_link, inputs=[], outputs=[test_id], api_name="listen_link", queue=False)
@@ -125,7 +125,7 @@ def _rater_view(service: ListeningService) -> None:
         stimulus.stop(lambda rater, slot=str(n): played(rater, slot), [session], [heard],
                       api_name=f"listen_played_{n}", **rater_event)
     submit.click(vote, [session, answer], view.outputs, api_name="listen_vote", **rater_event)
-    rate.click(rate_trial, [session, *sliders], view.outputs, api_name="listen_rate", **rater_event)
+    rate.click(rate_trial, [session, shown, *sliders], view.outputs, api_name="listen_rate", **rater_event)
     loop.change(lambda on: [gr.update(loop=on)] * (1 + MAX_STIMULI), [loop], [audio_a, *stimulus_audios],
                 queue=False, api_visibility="private")
 
@@ -133,16 +133,17 @@ def _rater_view(service: ListeningService) -> None:
 class _TrialComponents:
     """The rater page's components, and the updates that show one trial (or the end) on them."""
 
-    def __init__(self, progress, prompt, audio_a, audio_b, answer, heard, submit, mushra_panel,
+    def __init__(self, progress, prompt, audio_a, audio_b, answer, heard, submit, mushra_panel, shown,
                  stimulus_columns, stimulus_audios, sliders):
         self.progress, self.prompt, self.audio_a, self.audio_b = progress, prompt, audio_a, audio_b
         self.answer, self.heard, self.submit, self.mushra_panel = answer, heard, submit, mushra_panel
+        self.shown = shown
         self.stimulus_columns, self.stimulus_audios, self.sliders = stimulus_columns, stimulus_audios, sliders
 
     @property
     def outputs(self) -> list:
         return [self.progress, self.prompt, self.audio_a, self.audio_b, self.answer, self.heard, self.submit,
-                self.mushra_panel, *self.stimulus_columns, *self.stimulus_audios, *self.sliders]
+                self.mushra_panel, self.shown, *self.stimulus_columns, *self.stimulus_audios, *self.sliders]
 
     def updates(self, rater: RaterSession, trial: TrialView | None) -> dict:
         if trial is None:
@@ -150,7 +151,8 @@ class _TrialComponents:
             return {self.progress: f"**{rater.test_name}: done.** All your votes are saved. Thank you!",
                     self.prompt: "", self.audio_a: hidden, self.audio_b: hidden,
                     self.answer: gr.update(choices=[], value=None, visible=False), self.heard: "",
-                    self.submit: gr.update(visible=False), self.mushra_panel: gr.update(visible=False)}
+                    self.submit: gr.update(visible=False), self.mushra_panel: gr.update(visible=False),
+                    self.shown: 0}
         mushra = trial.kind == "mushra"
         pairwise = len(trial.slots) == 2 and not mushra
         stimuli = trial.slots[1:] if mushra else ()
@@ -165,6 +167,7 @@ class _TrialComponents:
             self.heard: "",
             self.submit: gr.update(visible=not mushra),
             self.mushra_panel: gr.update(visible=mushra),
+            self.shown: len(stimuli),
         }
         for n, (column, audio, slider) in enumerate(zip(self.stimulus_columns, self.stimulus_audios, self.sliders)):
             shown = n < len(stimuli)
