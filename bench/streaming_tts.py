@@ -97,9 +97,9 @@ def main() -> None:
     for _ in range(args.wer_runs):  # interleaved as well, so a load spike hits both paths alike
         wer["per sentence"].append(corpus_wer([adapter.synthesize(t, system.options) for t in texts], texts, judge))
         wer["streamed"].append(corpus_wer([streamed(adapter, t, system.options) for t in texts], texts, judge))
-    wer_rows = [{"path": name, "round-trip WER mean": statistics.mean(values),
+    wer_rows = [{"path": name, "round-trip WER mean": statistics.mean(values),  # --wer-runs 0: timing only
                  "stdev over runs": statistics.stdev(values) if len(values) > 1 else 0.0,
-                 "runs": " ".join(f"{v:.3f}" for v in values)} for name, values in wer.items()]
+                 "runs": " ".join(f"{v:.3f}" for v in values)} for name, values in wer.items() if values]
 
     meta = {"adapter": args.adapter, "options": "defaults (as the Synthesize tab)", "prompts": str(PROMPTS),
             "repeats": args.repeats, "statistic": "TTFA: best of repeats after 1 warm-up, interleaved ABBA",
