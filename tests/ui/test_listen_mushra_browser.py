@@ -70,6 +70,8 @@ def test_a_mushra_trial_end_to_end_in_the_browser(tmp_path, browser_page, output
             box = page.locator(f"#listen-rating-{n} input[type=number]")
             box.fill("100" if role == "hidden_reference" else next(values))
             box.press("Enter")
+        page.locator("#listen-loop input").check()  # looping is allowed once everything was heard
+        expect(page.locator("#listen-loop input")).to_be_checked()
         page.screenshot(path=str(output_dir / "listen-mushra-trial.png"), full_page=True)
         page.locator("#listen-rate").click()
         expect(page.locator("#listen-progress")).to_contain_text("done", timeout=20_000)
