@@ -7,6 +7,9 @@ waits for. Each system's slot then gets its whole recording to replay and downlo
 
 from __future__ import annotations
 
+import logging
+import shutil
+
 import gradio as gr
 
 from studio.adapters import System, adapter_ids
@@ -15,6 +18,10 @@ from studio.audio import load_audio
 from studio.compare import StreamedChunk, outcome_table, synthesis_columns, synthesize_streaming_each
 from studio.ui.common import playable, user_errors
 from studio.ui.systems import MAX_SYSTEMS, NONE, filled_slots, follow_labels, slot_label, selected_systems, system_pickers
+
+log = logging.getLogger(__name__)
+# Gradio encodes a streamed audio output with the ffmpeg program (Debian `ffmpeg`, in packages.txt).
+STREAMING = shutil.which("ffmpeg") is not None
 
 DEFAULT_SYSTEMS = [("piper-joe", ""), ("piper-joe", "length_scale=0.8"), ("espeak-ng", "")]
 
@@ -31,6 +38,8 @@ def run_synthesis(text, judge_id, reference_voice_path, *system_values):
     outcomes = []
     for event in synthesize_streaming_each(systems, text or "", judge, reference_voice):
         if isinstance(event, StreamedChunk):
+            if not STREAMING:
+                continue
             # int16: Gradio would peak-normalise each float chunk on its own, so loudness would jump.
             yield *[gr.skip()] * (MAX_SYSTEMS + 1), playable(event.audio)
             continue
@@ -51,8 +60,11 @@ def build() -> None:
     gr.Examples(examples=[[t] for t in example_texts()], inputs=[text], label="Example texts")
     pickers = system_pickers("tts", DEFAULT_SYSTEMS)
     run = gr.Button("Synthesize", variant="primary")
+    if not STREAMING:
+        log.warning("ffmpeg is not on PATH, so the Synthesize tab cannot stream: each system plays once it is "
+                    "synthesised. Install ffmpeg (apt-get install ffmpeg) for speech that starts at once.")
     live = gr.Audio(label="Live: each system in turn, playing while the rest of its speech is synthesised",
-                    streaming=True, autoplay=True, interactive=False, elem_id="synthesize-live")
+                    streaming=True, autoplay=True, interactive=False, elem_id="synthesize-live", visible=STREAMING)
     with gr.Row():
         audios = [gr.Audio(label=slot_label(*DEFAULT_SYSTEMS[slot]), interactive=False, format="wav") for slot in range(MAX_SYSTEMS)]
     table = gr.Dataframe(label="Speed and automatic scores (RTF = synthesis s / audio s; lower is faster)", wrap=True)
