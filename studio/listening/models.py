@@ -20,11 +20,11 @@ class TestRow(Base):
 
     id: Mapped[str] = mapped_column(String(16), primary_key=True)
     name: Mapped[str] = mapped_column(String(200))
-    kind: Mapped[str] = mapped_column(String(8))  # "ab", "mos" or "cmos"
+    kind: Mapped[str] = mapped_column(String(8))  # "ab", "mos", "cmos" or "mushra"
     status: Mapped[str] = mapped_column(String(8), default="open")  # "open" or "closed"
     created_at: Mapped[float] = mapped_column(Float)
     target_lufs: Mapped[float] = mapped_column(Float)  # integrated loudness every sample was matched to
-    reference_system: Mapped[str | None] = mapped_column(String(200), nullable=True)  # CMOS only
+    reference_system: Mapped[str | None] = mapped_column(String(200), nullable=True)  # CMOS and MUSHRA only
     max_failed_checks: Mapped[int] = mapped_column(Integer)
     min_listen_ratio: Mapped[float] = mapped_column(Float)
     max_rushed_fraction: Mapped[float] = mapped_column(Float)
@@ -62,7 +62,8 @@ class SampleRow(Base):
 
 
 class TrialRow(Base):
-    """One judgement: a pair (A/B, CMOS: A is the reference) or a single sample (MOS)."""
+    """One judgement: a pair (A/B, CMOS: A is the reference), a single sample (MOS), or a labelled
+    reference (sample A) with its stimuli in `listening_stimuli` (MUSHRA)."""
 
     __tablename__ = "listening_trials"
 
@@ -100,10 +101,12 @@ class AssignmentRow(Base):
     position: Mapped[int] = mapped_column(Integer)
     swapped: Mapped[bool] = mapped_column(Boolean)  # True: the trial's sample B is shown on side A
     served_at: Mapped[float | None] = mapped_column(Float, nullable=True)
-    played_a_at: Mapped[float | None] = mapped_column(Float, nullable=True)  # displayed side A reached its end
-    played_b_at: Mapped[float | None] = mapped_column(Float, nullable=True)
+    played_a_at: Mapped[float | None] = mapped_column(Float, nullable=True)  # displayed side A (MUSHRA: the
+    played_b_at: Mapped[float | None] = mapped_column(Float, nullable=True)  # labelled reference) reached its end
 
     trial: Mapped[TrialRow] = relationship()
+    stimuli: Mapped[list[StimulusOrderRow]] = relationship(order_by="StimulusOrderRow.position",
+                                                           cascade="all, delete-orphan")  # MUSHRA only
 
 
 class VoteRow(Base):
@@ -114,11 +117,68 @@ class VoteRow(Base):
     test_id: Mapped[str] = mapped_column(ForeignKey("listening_tests.id", ondelete="CASCADE"), index=True)
     rater_id: Mapped[int] = mapped_column(ForeignKey("listening_raters.id", ondelete="CASCADE"))
     trial_id: Mapped[int] = mapped_column(ForeignKey("listening_trials.id", ondelete="CASCADE"))
-    answer: Mapped[str] = mapped_column(String(40))  # as the rater saw it, e.g. "A" or "4 Good"
-    value: Mapped[float] = mapped_column(Float)  # canonical: see studio.listening.kinds
+    answer: Mapped[str] = mapped_column(String(40))  # as the rater saw it, e.g. "A" or "4 Good"; MUSHRA: "ratings"
+    value: Mapped[float] = mapped_column(Float)  # canonical: see studio.listening.kinds; MUSHRA: 0, the
+    # ratings themselves are in listening_stimulus_ratings
     listen_seconds: Mapped[float] = mapped_column(Float)  # from serving the trial to the vote
     audio_seconds: Mapped[float] = mapped_column(Float)  # total length of the samples in the trial
     created_at: Mapped[float] = mapped_column(Float)
 
     rater: Mapped[RaterRow] = relationship()
     trial: Mapped[TrialRow] = relationship()
+
+
+class DesignRow(Base):
+    """How raters are given trials: all of them, or a balanced subset of `trials_per_rater` (tests made later)."""
+
+    __tablename__ = "listening_designs"
+
+    test_id: Mapped[str] = mapped_column(ForeignKey("listening_tests.id", ondelete="CASCADE"), primary_key=True)
+    trials_per_rater: Mapped[int | None] = mapped_column(Integer, nullable=True)  # None = every trial
+
+
+class StimulusRow(Base):
+    """MUSHRA: one condition of a trial (hidden reference, anchor or system under test).
+
+    The trial's `sample_a` is the labelled reference; its stimuli are what the rater rates.
+    """
+
+    __tablename__ = "listening_stimuli"
+    __table_args__ = (UniqueConstraint("trial_id", "position"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    trial_id: Mapped[int] = mapped_column(ForeignKey("listening_trials.id", ondelete="CASCADE"), index=True)
+    position: Mapped[int] = mapped_column(Integer)  # canonical order, never shown
+    sample_id: Mapped[int] = mapped_column(ForeignKey("listening_samples.id", ondelete="CASCADE"))
+    role: Mapped[str] = mapped_column(String(16))  # "hidden_reference", "anchor" or "system"
+
+    sample: Mapped[SampleRow] = relationship()
+
+
+class StimulusOrderRow(Base):
+    """MUSHRA: where one rater sees a stimulus (1-based, shuffled per rater) and when it was heard to the end."""
+
+    __tablename__ = "listening_stimulus_order"
+    __table_args__ = (UniqueConstraint("assignment_id", "position"), UniqueConstraint("assignment_id", "stimulus_id"))
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    assignment_id: Mapped[int] = mapped_column(ForeignKey("listening_assignments.id", ondelete="CASCADE"),
+                                               index=True)
+    stimulus_id: Mapped[int] = mapped_column(ForeignKey("listening_stimuli.id", ondelete="CASCADE"))
+    position: Mapped[int] = mapped_column(Integer)
+    played_at: Mapped[float | None] = mapped_column(Float, nullable=True)
+
+    stimulus: Mapped[StimulusRow] = relationship()
+
+
+class StimulusRatingRow(Base):
+    """MUSHRA: one 0..100 rating of one stimulus, part of the rater's vote on the trial."""
+
+    __tablename__ = "listening_stimulus_ratings"
+    __table_args__ = (UniqueConstraint("vote_id", "stimulus_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    vote_id: Mapped[int] = mapped_column(ForeignKey("listening_votes.id", ondelete="CASCADE"), index=True)
+    stimulus_id: Mapped[int] = mapped_column(ForeignKey("listening_stimuli.id", ondelete="CASCADE"))
+    position: Mapped[int] = mapped_column(Integer)  # where the rater saw it
+    value: Mapped[float] = mapped_column(Float)

@@ -1,4 +1,5 @@
-"""Which raters to trust: attention checks and listening time, judged from their votes alone."""
+"""Which raters to trust: attention checks, listening time and (MUSHRA) the hidden reference, judged
+from their votes alone."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from dataclasses import dataclass
 from typing import Sequence
 
 from studio.listening.kinds import attention_passed
+from studio.listening.mushra import HIDDEN_REFERENCE_MIN, MAX_MISSED_FRACTION
 from studio.listening.records import VoteRecord
 
 TIMING_SLACK_SECONDS = 0.1  # clock rounding: a vote this close to the minimum still counts as listened
@@ -20,6 +22,8 @@ class RaterQuality:
     failed_checks: int
     rushed_votes: int  # votes cast sooner than the rules' minimum listening time
     reasons: tuple[str, ...]  # why the rater is flagged; empty when they are not
+    missed_references: int = 0  # MUSHRA: trials where the hidden reference was rated below 90
+    references: int = 0  # MUSHRA: hidden-reference ratings judged (one per trial)
 
     @property
     def flagged(self) -> bool:
@@ -47,4 +51,10 @@ def _judge(rater_id: int, votes: list[VoteRecord]) -> RaterQuality:
         reasons.append(f"failed {failed} of {len(judged)} attention checks")
     if rushed > rules.max_rushed_fraction * len(votes):
         reasons.append(f"{rushed} of {len(votes)} votes came before the samples could have been heard in full")
-    return RaterQuality(rater_id, len(votes), len(judged), failed, rushed, tuple(reasons))
+    # BS.1534-3 post-screening: a MUSHRA record whose condition is its own reference is the hidden reference.
+    hidden = [v.value for v in votes if v.kind == "mushra" and v.system_a == v.system_b]
+    missed = sum(value < HIDDEN_REFERENCE_MIN for value in hidden)
+    if missed > MAX_MISSED_FRACTION * len(hidden):
+        reasons.append(f"rated the hidden reference below {HIDDEN_REFERENCE_MIN:g} in {missed} of {len(hidden)} "
+                       f"trials (post-screening allows {MAX_MISSED_FRACTION:.0%})")
+    return RaterQuality(rater_id, len(votes), len(judged), failed, rushed, tuple(reasons), missed, len(hidden))

@@ -4,23 +4,25 @@ Everything a rater does goes through a secret token made here and kept by the se
 page holds it in server-side session state), so one browser cannot vote as another rater.
 "Must play to the end" is enforced here, not only in the page: a side counts as played only
 when its end is reported no sooner than the sample's duration after the trial was served,
-and a vote is refused until every side has been played.
+and a vote is refused until every side has been played. A MUSHRA trial's sides are its labelled
+reference ("R") and its stimuli ("1", "2", ... in this rater's shuffled order); it takes one
+rating per stimulus through `rate` instead of one answer through `vote`.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
-import itertools
 import random
 import secrets
 import shutil
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Callable, Literal, Mapping, Sequence
+from typing import Callable, Mapping, Sequence
 
 import numpy as np
+import pandas as pd
 import soundfile
 from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
@@ -29,20 +31,22 @@ from sqlalchemy.orm import Session, aliased
 from studio.adapters.registry import Registry, System
 from studio.audio import Audio, load_audio
 from studio.errors import ConfigError
-from studio.listening import sources
+from studio.listening import mushra, sources
+from studio.listening.design import Candidate, balanced_subset, design_cell, trial_plan
 from studio.listening.errors import AdminOnly, ListeningError
 from studio.listening.export import ExportFiles, write_export
-from studio.listening.kinds import Kind, canonical_value, kind_info
+from studio.listening.kinds import Kind, canonical_value, kind_info, mushra_rating
 from studio.listening.loudness import DEFAULT_TARGET_LUFS, match_loudness
-from studio.listening.models import (AssignmentRow, RaterRow, SampleRow, SystemRow, TestRow, TrialRow,
-                                     VoteRow)
+from studio.listening.models import (AssignmentRow, DesignRow, RaterRow, SampleRow, StimulusOrderRow,
+                                     StimulusRatingRow, StimulusRow, SystemRow, TestRow, TrialRow, VoteRow)
 from studio.listening.quality import RaterQuality, rater_quality
 from studio.listening.records import QualityRules, VoteRecord
 from studio.listening.settings import ListeningSettings
-from studio.listening.stats import Leaderboard, StatsOptions, leaderboard
+from studio.listening.stats import Leaderboard, StatsOptions, counted, coverage, leaderboard, per_item
 from studio.listening.store import Store
 
-Slot = Literal["A", "B"]
+Slot = str  # "A", "B"; MUSHRA: "R" (the labelled reference), "1", "2", ...
+REFERENCE_SLOT = "R"
 PLAYBACK_TOLERANCE_SECONDS = 0.1  # a browser may report "ended" a few ms short of the file's length
 MAX_ATTENTION_CHECKS = 20
 
@@ -55,10 +59,14 @@ class TestOptions:
 
     name: str
     kind: Kind = "ab"
-    attention_checks: int = 2  # identical pairs (A/B, CMOS) or repeated samples (MOS) in every rater's list
+    attention_checks: int = 2  # identical pairs (A/B, CMOS) or repeated samples (MOS) in every rater's list;
+    # ignored by MUSHRA, whose hidden reference in every trial is the check
     target_lufs: float = DEFAULT_TARGET_LUFS  # lowered for the whole test when a sample would clip
-    reference_system: str | None = None  # CMOS only: what every other system is compared against
+    reference_system: str | None = None  # CMOS and MUSHRA only: what every other system is compared against
     quality: QualityRules = field(default_factory=QualityRules)
+    mid_anchor: bool = False  # MUSHRA only: a 7 kHz low-pass anchor beside the mandatory 3.5 kHz one
+    trials_per_rater: int | None = None  # None: every rater does every trial; n: a balanced subset of n trials
+    # per rater (attention checks come on top, in every subset)
 
     def __post_init__(self) -> None:
         if not self.name.strip() or len(self.name) > 200:
@@ -69,8 +77,13 @@ class TestOptions:
                               f"got {self.attention_checks}")
         if not -60 <= self.target_lufs <= -5:
             raise ConfigError(f"target_lufs must be between -60 and -5 LUFS; got {self.target_lufs}")
-        if (self.kind == "cmos") != bool(self.reference_system):
-            raise ConfigError("a CMOS test needs a reference system, and only CMOS tests take one")
+        if (self.kind in ("cmos", "mushra")) != bool(self.reference_system):
+            raise ConfigError("a CMOS or MUSHRA test needs a reference system, and only those kinds take one")
+        if self.mid_anchor and self.kind != "mushra":
+            raise ConfigError("the 7 kHz mid anchor belongs to MUSHRA tests; untick it or choose the mushra kind")
+        if self.trials_per_rater is not None and self.trials_per_rater < 1:
+            raise ConfigError(f"trials_per_rater must be 1 or more (or empty for every trial); "
+                              f"got {self.trials_per_rater}")
 
 
 @dataclass(frozen=True)
@@ -89,6 +102,7 @@ class TestSummary:
     raters: int
     votes: int
     target_lufs: float
+    trials_per_rater: int | None = None  # None: every trial; else the balanced subset size (checks on top)
 
 
 @dataclass(frozen=True)
@@ -109,8 +123,22 @@ class TrialView:
     kind: Kind
     question: str
     choices: tuple[str, ...]
-    slots: tuple[Audio, ...]  # side A, then side B for pairwise kinds
+    slots: tuple[Audio, ...]  # side A, then side B for pairwise kinds; MUSHRA: the reference, then the stimuli
     text: str | None  # the prompt read, when known
+    names: tuple[Slot, ...] = ("A", "B")  # what each slot is called in `confirm_played` and messages
+
+
+@dataclass(frozen=True)
+class TestResults:
+    """A test's leaderboard with what a test owner reads beside it."""
+
+    __test__ = False
+
+    board: Leaderboard
+    quality: dict[int, RaterQuality]  # every rater, flagged or not, with the reasons
+    coverage: pd.DataFrame  # votes per system pair (A/B) or system: how an incomplete design is covered
+    per_item: pd.DataFrame | None  # MOS, CMOS, MUSHRA: mean and interval per system and item
+    counted: list[VoteRecord]  # the votes behind `board` (MUSHRA: one per rating)
 
 
 class ListeningService:
@@ -182,9 +210,11 @@ class ListeningService:
             test = self._test(session, test_id)
             items = session.scalar(select(func.count(func.distinct(SampleRow.item)))
                                    .where(SampleRow.test_id == test_id))
+            design = session.get(DesignRow, test_id)
             return TestSummary(test.id, test.name, test.kind, test.status,  # type: ignore[arg-type]
                                tuple(s.name for s in test.systems), items or 0, _count(session, TrialRow, test_id),
-                               _count(session, RaterRow, test_id), _count(session, VoteRow, test_id), test.target_lufs)
+                               _count(session, RaterRow, test_id), _count(session, VoteRow, test_id), test.target_lufs,
+                               design.trials_per_rater if design else None)
 
     def vote_records(self, test_id: str) -> list[VoteRecord]:
         """Every vote of the test, oldest first, as statistics and the export read them."""
@@ -193,6 +223,8 @@ class ListeningService:
         with self.store.transaction() as session:
             test = self._test(session, test_id)
             rules = QualityRules(test.max_failed_checks, test.min_listen_ratio, test.max_rushed_fraction)
+            if test.kind == "mushra":
+                return _mushra_records(session, test, rules)
             rows = session.execute(
                 select(VoteRow, TrialRow, AssignmentRow.swapped, system_a.name, system_b.name)
                 .join(TrialRow, VoteRow.trial_id == TrialRow.id)
@@ -220,6 +252,16 @@ class ListeningService:
     def rater_quality(self, test_id: str) -> dict[int, RaterQuality]:
         return rater_quality(self.vote_records(test_id))
 
+    def results(self, test_id: str, include_flagged: bool = False,
+                options: StatsOptions = StatsOptions()) -> TestResults:
+        """Everything the results view shows, from one read of the votes."""
+        records = self.vote_records(test_id)
+        kind = self.summary(test_id).kind
+        used = counted(records, include_flagged)
+        return TestResults(leaderboard(records, test_id, kind, include_flagged, options), rater_quality(records),
+                           coverage(records, kind), per_item(used, kind, options) if kind != "ab" else None,
+                           used)
+
     # --- raters ------------------------------------------------------------------------------
 
     def join(self, test_id: str, name: str = "") -> RaterSession:
@@ -234,14 +276,20 @@ class ListeningService:
                              created_at=self.clock())
             session.add(rater)
             session.flush()
-            trial_ids = list(session.scalars(select(TrialRow.id).where(TrialRow.test_id == test_id)))
+            design = session.get(DesignRow, test_id)
+            if design is None or design.trials_per_rater is None:  # every trial: no coverage to read
+                trial_ids = list(session.scalars(select(TrialRow.id).where(TrialRow.test_id == test_id)))
+            else:
+                trial_ids = balanced_subset(_candidates(session, test), _assigned(session, test_id),
+                                            design.trials_per_rater, self._random)
             self._random.shuffle(trial_ids)
             pairwise = kind_info(test.kind).slots == 2
-            session.add_all(
-                AssignmentRow(rater_id=rater.id, trial_id=trial_id, position=position,
-                              swapped=pairwise and self._random.random() < 0.5)
-                for position, trial_id in enumerate(trial_ids, start=1)
-            )
+            assignments = [AssignmentRow(rater_id=rater.id, trial_id=trial_id, position=position,
+                                         swapped=pairwise and self._random.random() < 0.5)
+                           for position, trial_id in enumerate(trial_ids, start=1)]
+            session.add_all(assignments)
+            if test.kind == "mushra":
+                self._shuffle_stimuli(session, assignments)
             return RaterSession(token, test.id, test.name, test.kind, len(trial_ids))  # type: ignore[arg-type]
 
     def current_trial(self, token: str) -> TrialView | None:
@@ -255,12 +303,13 @@ class ListeningService:
                 assignment.served_at = self.clock()
             total = session.scalar(select(func.count()).select_from(AssignmentRow)
                                    .where(AssignmentRow.rater_id == rater.id))
-            samples = _displayed(assignment)
+            sides = _sides(assignment, test.kind)
             info = kind_info(test.kind)
-            position, paths, text = assignment.position, [s.path for s in samples], samples[0].text
+            position, paths, text = assignment.position, [s.sample.path for s in sides], sides[0].sample.text
         # Files are read after the commit, so a rater's download never holds the database's write lock.
         return TrialView(position, total or 0, test.kind, info.question,  # type: ignore[arg-type]
-                         info.choices, tuple(self._load(path) for path in paths), text)
+                         info.choices, tuple(self._load(path) for path in paths), text,
+                         tuple(s.name for s in sides))
 
     def confirm_played(self, token: str, slot: Slot) -> tuple[Slot, ...]:
         """Record that side `slot` of the current trial played to its end (refused if that is too soon);
@@ -268,19 +317,18 @@ class ListeningService:
         with self.store.transaction() as session:
             rater, test = self._rater(session, token)
             assignment = self._served(session, rater)
-            samples = _displayed(assignment)
-            if slot not in ("A", "B")[:len(samples)]:
-                raise ListeningError(f"this trial has no side {slot!r}")
-            sample = samples[0 if slot == "A" else 1]
+            sides = _sides(assignment, test.kind)
+            side = next((s for s in sides if s.name == slot), None)
+            if side is None:
+                raise ListeningError(f"this trial has no side {slot!r}; it has {', '.join(s.name for s in sides)}")
             elapsed = self.clock() - (assignment.served_at or 0.0)
-            if elapsed + PLAYBACK_TOLERANCE_SECONDS < sample.duration:
+            if elapsed + PLAYBACK_TOLERANCE_SECONDS < side.sample.duration:
                 raise ListeningError(
-                    f"sample {slot} lasts {sample.duration:.1f} s but was served {elapsed:.1f} s ago; "
+                    f"sample {slot} lasts {side.sample.duration:.1f} s but was served {elapsed:.1f} s ago; "
                     "play it to the end before it counts as heard")
-            attribute = "played_a_at" if slot == "A" else "played_b_at"
-            if getattr(assignment, attribute) is None:
-                setattr(assignment, attribute, self.clock())
-            return _played_sides(assignment, len(samples))
+            if side.played_at is None:
+                setattr(side.holder, side.attribute, self.clock())
+            return tuple(s.name for s in _sides(assignment, test.kind) if s.played_at is not None)
 
     def vote(self, token: str, answer: str) -> None:
         """The rater's answer to their current trial; refused until every side was played to the end."""
@@ -288,23 +336,62 @@ class ListeningService:
             rater, test = self._rater(session, token)
             if test.status != "open":
                 raise ListeningError(f"the listening test {test.name!r} was closed; it takes no more votes")
+            if test.kind == "mushra":
+                raise ListeningError("this is a MUSHRA test: rate every sample with its slider, then submit the "
+                                     "ratings")
             assignment = self._served(session, rater)
-            samples = _displayed(assignment)
-            played = _played_sides(assignment, len(samples))
-            unplayed = [slot for slot in ("A", "B")[:len(samples)] if slot not in played]
-            if unplayed:
-                raise ListeningError(f"play sample {' and '.join(unplayed)} to the end before voting")
+            sides = _heard_all(assignment, test.kind, "voting")
             value = canonical_value(test.kind, answer, assignment.swapped)  # type: ignore[arg-type]
-            now = self.clock()
-            session.add(VoteRow(test_id=test.id, rater_id=rater.id, trial_id=assignment.trial_id, answer=answer,
-                                value=value, listen_seconds=now - (assignment.served_at or now),
-                                audio_seconds=sum(s.duration for s in samples), created_at=now))
-            try:
-                session.flush()
-            except IntegrityError:
-                raise ListeningError("this trial already has your vote; each rater votes once per trial") from None
+            self._add_vote(session, rater, assignment, sides, answer, value)
+
+    def rate(self, token: str, ratings: Sequence[float]) -> None:
+        """A MUSHRA rater's 0..100 ratings of the current trial's stimuli, in the order shown to them;
+        refused until the reference and every stimulus were played to the end."""
+        with self.store.transaction() as session:
+            rater, test = self._rater(session, token)
+            if test.kind != "mushra":
+                raise ListeningError(f"{kind_info(test.kind).title} trials take one answer, not slider ratings")
+            if test.status != "open":
+                raise ListeningError(f"the listening test {test.name!r} was closed; it takes no more votes")
+            assignment = self._served(session, rater)
+            sides = _heard_all(assignment, test.kind, "rating")
+            order = assignment.stimuli
+            if len(ratings) != len(order):
+                raise ConfigError(f"this trial has {len(order)} samples but {len(ratings)} ratings came; "
+                                  "rate every sample")
+            values = [mushra_rating(v, f"the rating of sample {o.position}") for o, v in zip(order, ratings)]
+            vote = self._add_vote(session, rater, assignment, sides, "ratings", 0.0)
+            session.add_all(StimulusRatingRow(vote_id=vote.id, stimulus_id=o.stimulus_id, position=o.position,
+                                              value=v) for o, v in zip(order, values))
 
     # --- internals ---------------------------------------------------------------------------
+
+    def _add_vote(self, session: Session, rater: RaterRow, assignment: AssignmentRow, sides: list[_Side],
+                  answer: str, value: float) -> VoteRow:
+        now = self.clock()
+        vote = VoteRow(test_id=rater.test_id, rater_id=rater.id, trial_id=assignment.trial_id, answer=answer,
+                       value=value, listen_seconds=now - (assignment.served_at or now),
+                       audio_seconds=sum(s.sample.duration for s in sides), created_at=now)
+        session.add(vote)
+        try:
+            session.flush()
+        except IntegrityError:
+            raise ListeningError("this trial already has your vote; each rater votes once per trial") from None
+        return vote
+
+    def _shuffle_stimuli(self, session: Session, assignments: list[AssignmentRow]) -> None:
+        """MUSHRA: each rater sees each trial's stimuli in their own random order."""
+        session.flush()
+        stimuli: dict[int, list[int]] = {}
+        for trial_id, stimulus_id in session.execute(
+                select(StimulusRow.trial_id, StimulusRow.id)
+                .where(StimulusRow.trial_id.in_([a.trial_id for a in assignments]))):
+            stimuli.setdefault(trial_id, []).append(stimulus_id)
+        for assignment in assignments:
+            ids = stimuli[assignment.trial_id]
+            self._random.shuffle(ids)
+            session.add_all(StimulusOrderRow(assignment_id=assignment.id, stimulus_id=stimulus_id, position=n)
+                            for n, stimulus_id in enumerate(ids, start=1))
 
     def _create(self, options: TestOptions, samples: sources.SystemSamples) -> TestSummary:
         if options.reference_system and options.reference_system not in samples:
@@ -312,6 +399,21 @@ class ListeningService:
                               f"{', '.join(samples)}")
         systems = list(samples)
         items = sorted(next(iter(samples.values())))
+        anchor_names = [a.name for a in mushra.anchors(options.mid_anchor)] if options.kind == "mushra" else []
+        plan = trial_plan(options.kind, systems, items, options.attention_checks, options.reference_system,
+                          anchor_names, self._random)
+        regular = sum(not t.is_attention for t in plan)
+        if options.trials_per_rater is not None and options.trials_per_rater > regular:
+            raise ConfigError(f"trials per rater is {options.trials_per_rater} but the test has only {regular} "
+                              "trials besides the attention checks; lower it, or leave it empty for every trial")
+        if anchor_names:
+            conditions = len(plan[0].stimuli)
+            if conditions > mushra.MAX_STIMULI:
+                raise ConfigError(f"this MUSHRA test would put {conditions} samples on one screen (hidden reference, "
+                                  f"{len(anchor_names)} anchor(s), {len(systems) - 1} systems); the limit is "
+                                  f"{mushra.MAX_STIMULI}: split the systems over several tests")
+            samples = _with_anchors(samples, options)
+            systems = list(samples)
         flat = [(system, item) for system in systems for item in items]
         matched = match_loudness([samples[s][i].audio for s, i in flat], options.target_lufs,
                                  [f"{s}/{i}" for s, i in flat])
@@ -338,11 +440,17 @@ class ListeningService:
                         path=relative.as_posix(), duration=audio.duration, source_lufs=lufs)
                 session.add_all(sample_rows.values())
                 session.flush()
-                session.add_all(
-                    TrialRow(test_id=test_id, item=item, sample_a_id=sample_rows[a, item].id,
-                             sample_b_id=sample_rows[b, item].id if b else None, is_attention=attention)
-                    for item, a, b, attention in _trial_plan(options, systems, items, self._random)
-                )
+                if options.trials_per_rater is not None:  # after the flush: no relationship orders it after the test
+                    session.add(DesignRow(test_id=test_id, trials_per_rater=options.trials_per_rater))
+                trials = [TrialRow(test_id=test_id, item=t.item, sample_a_id=sample_rows[t.system_a, t.item].id,
+                                   sample_b_id=sample_rows[t.system_b, t.item].id if t.system_b else None,
+                                   is_attention=t.is_attention) for t in plan]
+                session.add_all(trials)
+                session.flush()
+                session.add_all(StimulusRow(trial_id=trial.id, position=n, role=role,
+                                            sample_id=sample_rows[condition, planned.item].id)
+                                for trial, planned in zip(trials, plan)
+                                for n, (condition, role) in enumerate(planned.stimuli, start=1))
         except BaseException:
             shutil.rmtree(folder, ignore_errors=True)
             raise
@@ -398,37 +506,95 @@ def _hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def _played_sides(assignment: AssignmentRow, sides: int) -> tuple[Slot, ...]:
-    played = {"A": assignment.played_a_at, "B": assignment.played_b_at}
-    return tuple(slot for slot in ("A", "B")[:sides] if played[slot] is not None)  # type: ignore[misc]
+@dataclass(frozen=True)
+class _Side:
+    """One thing a rater must hear in a trial, and the row and column that record when they did."""
+
+    name: Slot
+    sample: SampleRow
+    holder: AssignmentRow | StimulusOrderRow
+    attribute: str
+
+    @property
+    def played_at(self) -> float | None:
+        return getattr(self.holder, self.attribute)
 
 
-def _displayed(assignment: AssignmentRow) -> list[SampleRow]:
+def _sides(assignment: AssignmentRow, kind: str) -> list[_Side]:
     """The trial's samples in the order this rater sees them."""
     trial = assignment.trial
+    if kind == "mushra":
+        return [_Side(REFERENCE_SLOT, trial.sample_a, assignment, "played_a_at")] + [
+            _Side(str(o.position), o.stimulus.sample, o, "played_at") for o in assignment.stimuli]
     samples = [trial.sample_a] + ([trial.sample_b] if trial.sample_b is not None else [])
-    return samples[::-1] if assignment.swapped else samples
+    samples = samples[::-1] if assignment.swapped else samples
+    return [_Side(name, sample, assignment, attribute)
+            for name, sample, attribute in zip("AB", samples, ("played_a_at", "played_b_at"))]
 
 
-def _trial_plan(options: TestOptions, systems: list[str], items: list[str],
-                rng: random.Random) -> list[tuple[str, str, str | None, bool]]:
-    """(item, system A, system B or None, is attention check) for every trial of a new test."""
-    if options.kind == "ab":
-        trials = [(item, a, b, False) for item in items for a, b in itertools.combinations(systems, 2)]
-        checks = [(item, s, s, True) for item, s in _picks(items, systems, options.attention_checks, rng)]
-    elif options.kind == "mos":
-        trials = [(item, s, None, False) for item in items for s in systems]
-        checks = [(item, s, None, True) for item, s in _picks(items, systems, options.attention_checks, rng)]
-    else:
-        reference = options.reference_system or ""
-        trials = [(item, reference, s, False) for item in items for s in systems if s != reference]
-        checks = [(item, reference, reference, True) for item, _ in _picks(items, [reference],
-                                                                             options.attention_checks, rng)]
-    return trials + checks
+def _heard_all(assignment: AssignmentRow, kind: str, action: str) -> list[_Side]:
+    sides = _sides(assignment, kind)
+    unplayed = [s.name for s in sides if s.played_at is None]
+    if unplayed:
+        names = unplayed[0] if len(unplayed) == 1 else f"{', '.join(unplayed[:-1])} and {unplayed[-1]}"
+        raise ListeningError(f"play sample {names} to the end before {action}")
+    return sides
 
 
-def _picks(items: list[str], systems: list[str], count: int, rng: random.Random) -> list[tuple[str, str]]:
-    """`count` distinct (item, system) pairs, repeating only when there are fewer pairs than checks."""
-    pairs = [(item, system) for item in items for system in systems]
-    picks = rng.sample(pairs, min(count, len(pairs)))
-    return picks + [rng.choice(pairs) for _ in range(count - len(picks))]
+def _candidates(session: Session, test: TestRow) -> list[Candidate]:
+    sample_a, sample_b = aliased(SampleRow), aliased(SampleRow)
+    system_a, system_b = aliased(SystemRow), aliased(SystemRow)
+    rows = session.execute(
+        select(TrialRow.id, TrialRow.item, TrialRow.is_attention, system_a.name, system_b.name)
+        .join(sample_a, TrialRow.sample_a_id == sample_a.id).join(system_a, sample_a.system_id == system_a.id)
+        .outerjoin(sample_b, TrialRow.sample_b_id == sample_b.id)
+        .outerjoin(system_b, sample_b.system_id == system_b.id)
+        .where(TrialRow.test_id == test.id).order_by(TrialRow.id))
+    return [Candidate(trial_id, design_cell(test.kind, item, a, b), attention)
+            for trial_id, item, attention, a, b in rows]
+
+
+def _assigned(session: Session, test_id: str) -> dict[int, int]:
+    """How many raters have each trial of the test."""
+    return dict(session.execute(  # type: ignore[arg-type]
+        select(AssignmentRow.trial_id, func.count()).join(TrialRow, AssignmentRow.trial_id == TrialRow.id)
+        .where(TrialRow.test_id == test_id).group_by(AssignmentRow.trial_id)).all())
+
+
+def _with_anchors(samples: sources.SystemSamples, options: TestOptions) -> sources.SystemSamples:
+    """MUSHRA: the samples plus each anchor, made from the reference system's sample of every item."""
+    reference = options.reference_system or ""
+    taken = sorted(set(samples) & set(mushra.reserved_names()))
+    if taken:
+        raise ConfigError(f"{', '.join(taken)} is the name of a MUSHRA anchor the studio makes; rename that system")
+    result = dict(samples)
+    for anchor in mushra.anchors(options.mid_anchor):
+        result[anchor.name] = {
+            item: replace(sample, audio=mushra.low_pass(sample.audio, anchor.cutoff_hz, f"{reference}/{item}"))
+            for item, sample in samples[reference].items()}
+    return result
+
+
+def _mushra_records(session: Session, test: TestRow, rules: QualityRules) -> list[VoteRecord]:
+    """One record per rating: system A is the rated condition, system B the trial's reference
+    (so a hidden-reference rating is one where the two are the same)."""
+    stimulus_sample, reference_sample = aliased(SampleRow), aliased(SampleRow)
+    stimulus_system, reference_system = aliased(SystemRow), aliased(SystemRow)
+    rows = session.execute(
+        select(StimulusRatingRow, VoteRow, TrialRow, stimulus_sample.id, stimulus_system.name, reference_system.name)
+        .join(VoteRow, StimulusRatingRow.vote_id == VoteRow.id)
+        .join(TrialRow, VoteRow.trial_id == TrialRow.id)
+        .join(StimulusRow, StimulusRatingRow.stimulus_id == StimulusRow.id)
+        .join(stimulus_sample, StimulusRow.sample_id == stimulus_sample.id)
+        .join(stimulus_system, stimulus_sample.system_id == stimulus_system.id)
+        .join(reference_sample, TrialRow.sample_a_id == reference_sample.id)
+        .join(reference_system, reference_sample.system_id == reference_system.id)
+        .where(VoteRow.test_id == test.id)
+        .order_by(VoteRow.id, StimulusRatingRow.position)
+    ).all()
+    return [
+        VoteRecord(test.id, test.kind, rating.id, vote.rater_id, trial.id, trial.item, sample_id, trial.sample_a_id,
+                   condition, reference, False, f"sample {rating.position}: {rating.value:g}", False, rating.value,
+                   vote.listen_seconds, vote.audio_seconds, vote.created_at, rules)
+        for rating, vote, trial, sample_id, condition, reference in rows
+    ]

@@ -3,8 +3,9 @@
 Pairwise: maximum-likelihood Bradley–Terry (as TTS Arena and Chatbot Arena use) fitted with
 scipy's L-BFGS on the log-likelihood, a tie counting as half a win each way; 95% intervals by
 bootstrap over votes; systems ranked by the interval's lower bound, so a system needs evidence,
-not luck, to rank first. MOS/CMOS: mean with a Student-t 95% interval (ratings treated as
-independent; rater effects are not modelled).
+not luck, to rank first. MOS/CMOS/MUSHRA: mean with a Student-t 95% interval (ratings treated
+as independent; rater effects are not modelled); MUSHRA ranks every condition, the hidden
+reference and the anchors included, and also reports each condition per item.
 """
 
 from __future__ import annotations
@@ -61,7 +62,7 @@ class PairwiseRow:
 class RatingRow:
     system: str
     rank: int
-    mean: float  # MOS 1..5, or CMOS against the reference -3..+3
+    mean: float  # MOS 1..5, CMOS against the reference -3..+3, MUSHRA 0..100
     lower: float  # NaN with fewer than 2 ratings
     upper: float
     ratings: int
@@ -91,17 +92,57 @@ class Leaderboard:
 def leaderboard(records: Sequence[VoteRecord], test_id: str, kind: str, include_flagged: bool = False,
                 options: StatsOptions = StatsOptions()) -> Leaderboard:
     """The leaderboard from votes: attention checks never count; flagged raters only if asked."""
-    quality = rater_quality(records)
-    flagged = {rater for rater, q in quality.items() if q.flagged}
-    used = [r for r in records if not r.is_attention and (include_flagged or r.rater_id not in flagged)]
+    flagged = flagged_raters(records)
+    used = counted(records, include_flagged)
     if kind == "ab":
         rows, win_rate = _pairwise(records, used, options)
-    elif kind in ("mos", "cmos"):
+    elif kind in ("mos", "cmos", "mushra"):
         rows, win_rate = _ratings(used, kind, options), ()
     else:
         raise ConfigError(f"unknown listening test kind {kind!r}")
     return Leaderboard(test_id, kind, tuple(rows), win_rate, len(used), len({r.rater_id for r in used}),
                        len(flagged), include_flagged, options)
+
+
+def flagged_raters(records: Sequence[VoteRecord]) -> set[int]:
+    return {rater for rater, q in rater_quality(records).items() if q.flagged}
+
+
+def counted(records: Sequence[VoteRecord], include_flagged: bool = False) -> list[VoteRecord]:
+    """The votes statistics use: never attention checks; flagged raters only if asked."""
+    flagged = set() if include_flagged else flagged_raters(records)
+    return [r for r in records if not r.is_attention and r.rater_id not in flagged]
+
+
+def per_item(records: Sequence[VoteRecord], kind: str, options: StatsOptions = StatsOptions()) -> pd.DataFrame:
+    """Mean and interval of each system (MUSHRA: condition) on each item, from counted votes."""
+    rows = []
+    for item in sorted({r.item for r in records}):
+        for row in _ratings([r for r in records if r.item == item], kind, options):
+            rows.append({"item": item, **asdict(row)})
+    columns = ["item", "system", "mean", "lower", "upper", "ratings", "raters"]
+    return pd.DataFrame(rows, columns=columns + ["rank"])[columns]
+
+
+def coverage(records: Sequence[VoteRecord], kind: str) -> pd.DataFrame:
+    """Votes per design cell (A/B: system pair; MOS/CMOS/MUSHRA: system), attention checks left out,
+    flagged raters kept: how well an incomplete design has covered each cell so far."""
+    cells: dict[str, dict[str, set | int]] = {}
+    for r in records:
+        if r.is_attention:
+            continue
+        if kind == "ab":
+            cell = " vs ".join(sorted((r.system_a, r.system_b or "")))
+        else:
+            cell = (r.system_b or "") if kind == "cmos" else r.system_a
+        entry = cells.setdefault(cell, {"votes": 0, "items": set(), "raters": set()})
+        entry["votes"] += 1  # type: ignore[operator]
+        entry["items"].add(r.item)  # type: ignore[union-attr]
+        entry["raters"].add(r.rater_id)  # type: ignore[union-attr]
+    label = "pair" if kind == "ab" else "system"
+    return pd.DataFrame([{label: cell, "votes": e["votes"], "items": len(e["items"]),  # type: ignore[arg-type]
+                          "raters": len(e["raters"])} for cell, e in sorted(cells.items())],  # type: ignore[arg-type]
+                        columns=[label, "votes", "items", "raters"])
 
 
 def fit_bradley_terry(wins: np.ndarray, prior: float = StatsOptions.prior,
@@ -189,7 +230,7 @@ def _bootstrap_interval(first: np.ndarray, second: np.ndarray, score: np.ndarray
 
 
 def _ratings(used: Sequence[VoteRecord], kind: str, options: StatsOptions) -> list[RatingRow]:
-    rated = (lambda r: r.system_a) if kind == "mos" else (lambda r: r.system_b)  # CMOS: the system, not the reference
+    rated = (lambda r: r.system_b) if kind == "cmos" else (lambda r: r.system_a)  # CMOS: the system, not the reference
     by_system: dict[str, list[VoteRecord]] = {}
     for record in used:
         by_system.setdefault(rated(record), []).append(record)

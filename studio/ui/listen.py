@@ -1,4 +1,4 @@
-"""The Listen tab: raters take blind A/B, MOS or CMOS tests; admins create them and read the leaderboard.
+"""The Listen tab: raters take blind A/B, MOS, CMOS or MUSHRA tests; admins create them and read the leaderboard.
 
 Thin by design: every callback calls `ListeningService` and formats its typed results. The
 rater's secret token lives in `gr.State`, which stays on the server, so a page cannot vote as
@@ -15,16 +15,18 @@ import gradio as gr
 import pandas as pd
 
 from studio.adapters.registry import Registry
-from studio.listening import KINDS, ListeningService, RaterSession, TestOptions, TrialView
+from studio.listening import KINDS, ListeningService, RaterSession, TestOptions, TestResults, TrialView
 from studio.listening import sources
-from studio.listening.kinds import KIND_INFO
-from studio.listening.plots import win_rate_heatmap
+from studio.listening.kinds import KIND_INFO, MUSHRA_SCALE
+from studio.listening.mushra import HIDDEN_REFERENCE_MIN, MAX_MISSED_FRACTION, MAX_STIMULI
+from studio.listening.plots import rating_boxplot, win_rate_heatmap
 from studio.ui.common import playable, user_errors
 
 RATER_CONCURRENCY = None  # rater events are short database transactions: let them run side by side
 LEADERBOARD_COLUMNS = {"ab": ["rank", "system", "strength", "lower", "upper", "wins", "losses", "ties"],
                        "mos": ["rank", "system", "mean", "lower", "upper", "ratings", "raters"]}
-LEADERBOARD_COLUMNS["cmos"] = LEADERBOARD_COLUMNS["mos"]
+LEADERBOARD_COLUMNS["cmos"] = LEADERBOARD_COLUMNS["mushra"] = LEADERBOARD_COLUMNS["mos"]
+SCALE_TEXT = " · ".join(f"{high}–{low} {label}" for low, high, label in MUSHRA_SCALE)
 
 _default_service: ListeningService | None = None
 
@@ -65,7 +67,25 @@ def _rater_view(service: ListeningService) -> None:
     heard = gr.Markdown(elem_id="listen-heard")
     answer = gr.Radio(label="Your answer", choices=[], elem_id="listen-answer")
     submit = gr.Button("Submit vote", elem_id="listen-vote")
-    trial_outputs = [progress, prompt, audio_a, audio_b, answer, heard]
+    # MUSHRA: every stimulus with its own player and slider on one screen, hidden until a MUSHRA trial comes.
+    with gr.Column(visible=False, elem_id="listen-mushra") as mushra_panel:
+        gr.Markdown(f"Rate each sample against the reference **R** on the quality scale: {SCALE_TEXT}. "
+                    "Play them in any order and as often as you like.")
+        loop = gr.Checkbox(label="Loop playback (a sample counts as heard when it plays to its end with looping off)",
+                           value=False, elem_id="listen-loop")
+        stimulus_columns, stimulus_audios, sliders = [], [], []
+        with gr.Row():
+            for n in range(1, MAX_STIMULI + 1):
+                with gr.Column(visible=False, min_width=240) as column:
+                    stimulus_audios.append(gr.Audio(label=f"Sample {n}", type="numpy", interactive=False, buttons=[],
+                                                    elem_id=f"listen-stimulus-{n}"))
+                    sliders.append(gr.Slider(0, 100, value=0, step=1, label=f"Sample {n}", info=SCALE_TEXT,
+                                             elem_id=f"listen-rating-{n}"))
+                stimulus_columns.append(column)
+        rate = gr.Button("Submit ratings", variant="primary", elem_id="listen-rate")
+    shown = gr.State(0)  # MUSHRA: how many stimuli the current trial shows (the sliders past it are hidden)
+    view = _TrialComponents(progress, prompt, audio_a, audio_b, answer, heard, submit, mushra_panel, shown,
+                            tuple(stimulus_columns), tuple(stimulus_audios), tuple(sliders))
 
     def from_link(request: gr.Request) -> str:
         return request.query_params.get("test", "") if request else ""
@@ -73,50 +93,94 @@ def _rater_view(service: ListeningService) -> None:
     @user_errors
     def start(test: str, name: str):
         rater = service.join(test, name)
-        return (rater, *_trial_updates(rater, service.current_trial(rater.token)))
+        return {session: rater, **view.updates(rater, service.current_trial(rater.token))}
 
     @user_errors
     def played(rater: RaterSession | None, slot: str) -> str:
-        sides = service.confirm_played(_token(rater), slot)  # type: ignore[arg-type]
+        sides = service.confirm_played(_token(rater), slot)
         return f"Heard to the end: {', '.join(sides)}"
+
+    def played_first(rater: RaterSession | None) -> str:
+        return played(rater, "R" if rater is not None and rater.kind == "mushra" else "A")
 
     @user_errors
     def vote(rater: RaterSession | None, choice: str | None):
         if not choice:
             raise gr.Error("choose an answer before submitting", print_exception=False)
         service.vote(_token(rater), choice)
-        return _trial_updates(rater, service.current_trial(_token(rater)))
+        return view.updates(rater, service.current_trial(_token(rater)))
+
+    @user_errors
+    def rate_trial(rater: RaterSession | None, stimuli: int, *ratings: float):
+        service.rate(_token(rater), ratings[:stimuli])
+        return view.updates(rater, service.current_trial(_token(rater)))
 
     gr.on(triggers=None, fn=from_link, inputs=[], outputs=[test_id], api_name="listen_link", queue=False)
     # Progress and errors show on the status line only, so a refused vote never covers the players.
     rater_event = {"concurrency_limit": RATER_CONCURRENCY, "show_progress_on": [progress]}
-    join.click(start, [test_id, rater_name], [session, *trial_outputs], api_name="listen_join", **rater_event)
-    audio_a.stop(lambda rater: played(rater, "A"), [session], [heard], api_name="listen_played_a", **rater_event)
+    join.click(start, [test_id, rater_name], [session, *view.outputs], api_name="listen_join", **rater_event)
+    audio_a.stop(played_first, [session], [heard], api_name="listen_played_a", **rater_event)
     audio_b.stop(lambda rater: played(rater, "B"), [session], [heard], api_name="listen_played_b", **rater_event)
-    submit.click(vote, [session, answer], trial_outputs, api_name="listen_vote", **rater_event)
+    for n, stimulus in enumerate(stimulus_audios, start=1):
+        stimulus.stop(lambda rater, slot=str(n): played(rater, slot), [session], [heard],
+                      api_name=f"listen_played_{n}", **rater_event)
+    submit.click(vote, [session, answer], view.outputs, api_name="listen_vote", **rater_event)
+    rate.click(rate_trial, [session, shown, *sliders], view.outputs, api_name="listen_rate", **rater_event)
+    loop.change(lambda on: [gr.update(loop=on)] * (1 + MAX_STIMULI), [loop], [audio_a, *stimulus_audios],
+                queue=False, api_visibility="private")
+
+
+class _TrialComponents:
+    """The rater page's components, and the updates that show one trial (or the end) on them."""
+
+    def __init__(self, progress, prompt, audio_a, audio_b, answer, heard, submit, mushra_panel, shown,
+                 stimulus_columns, stimulus_audios, sliders):
+        self.progress, self.prompt, self.audio_a, self.audio_b = progress, prompt, audio_a, audio_b
+        self.answer, self.heard, self.submit, self.mushra_panel = answer, heard, submit, mushra_panel
+        self.shown = shown
+        self.stimulus_columns, self.stimulus_audios, self.sliders = stimulus_columns, stimulus_audios, sliders
+
+    @property
+    def outputs(self) -> list:
+        return [self.progress, self.prompt, self.audio_a, self.audio_b, self.answer, self.heard, self.submit,
+                self.mushra_panel, self.shown, *self.stimulus_columns, *self.stimulus_audios, *self.sliders]
+
+    def updates(self, rater: RaterSession, trial: TrialView | None) -> dict:
+        if trial is None:
+            hidden = gr.update(value=None, visible=False)
+            return {self.progress: f"**{rater.test_name}: done.** All your votes are saved. Thank you!",
+                    self.prompt: "", self.audio_a: hidden, self.audio_b: hidden,
+                    self.answer: gr.update(choices=[], value=None, visible=False), self.heard: "",
+                    self.submit: gr.update(visible=False), self.mushra_panel: gr.update(visible=False),
+                    self.shown: 0}
+        mushra = trial.kind == "mushra"
+        pairwise = len(trial.slots) == 2 and not mushra
+        stimuli = trial.slots[1:] if mushra else ()
+        first_label = "Reference (R)" if mushra else "Sample A" if pairwise else "Sample"
+        updates = {
+            self.progress: f"**{rater.test_name}** · {KIND_INFO[trial.kind].title} · "
+                           f"trial {trial.position} of {trial.total}",
+            self.prompt: f"Text: *{trial.text}*" if trial.text else "",
+            self.audio_a: gr.update(value=playable(trial.slots[0]), visible=True, label=first_label),
+            self.audio_b: gr.update(value=playable(trial.slots[1]) if pairwise else None, visible=pairwise),
+            self.answer: gr.update(choices=list(trial.choices), value=None, label=trial.question, visible=not mushra),
+            self.heard: "",
+            self.submit: gr.update(visible=not mushra),
+            self.mushra_panel: gr.update(visible=mushra),
+            self.shown: len(stimuli),
+        }
+        for n, (column, audio, slider) in enumerate(zip(self.stimulus_columns, self.stimulus_audios, self.sliders)):
+            shown = n < len(stimuli)
+            updates[column] = gr.update(visible=shown)
+            updates[audio] = gr.update(value=playable(stimuli[n]) if shown else None)
+            updates[slider] = gr.update(value=0)
+        return updates
 
 
 def _token(rater: RaterSession | None) -> str:
     if rater is None:
         raise gr.Error("press Start to join the test first", print_exception=False)
     return rater.token
-
-
-def _trial_updates(rater: RaterSession, trial: TrialView | None) -> tuple:
-    """progress, prompt, audio A, audio B, answer, heard: the page for one trial (or the end)."""
-    if trial is None:
-        done = f"**{rater.test_name}: done.** All your votes are saved. Thank you!"
-        hidden = gr.update(value=None, visible=False)
-        return done, "", hidden, hidden, gr.update(choices=[], value=None, visible=False), ""
-    pairwise = len(trial.slots) == 2
-    return (
-        f"**{rater.test_name}** · {KIND_INFO[trial.kind].title} · trial {trial.position} of {trial.total}",
-        f"Text: *{trial.text}*" if trial.text else "",
-        gr.update(value=playable(trial.slots[0]), visible=True, label="Sample A" if pairwise else "Sample"),
-        gr.update(value=playable(trial.slots[1]) if pairwise else None, visible=pairwise),
-        gr.update(choices=list(trial.choices), value=None, label=trial.question, visible=True),
-        "",
-    )
 
 
 # --- admin view --------------------------------------------------------------------------------
@@ -131,10 +195,18 @@ def _admin_view(registry: Registry, service: ListeningService) -> None:
     with gr.Accordion("Create a test", open=True):
         with gr.Row():
             name = gr.Textbox(label="Test name", value="Listening test", elem_id="listen-new-name")
-            kind = gr.Radio(list(KINDS), value="ab", label="Kind",
-                            info="ab: A/B preference · mos: 1–5 rating · cmos: −3..+3 against a reference")
-            checks = gr.Number(value=2, precision=0, minimum=0, label="Attention checks per rater")
-            reference = gr.Textbox(label="Reference system (CMOS only)")
+            kind = gr.Radio(list(KINDS), value="ab", label="Kind", elem_id="listen-new-kind",
+                            info="ab: A/B preference · mos: 1–5 rating · cmos: −3..+3 against a reference · "
+                                 "mushra: 0–100 against a reference, with hidden reference and anchors (BS.1534-3)")
+            checks = gr.Number(value=2, precision=0, minimum=0, label="Attention checks per rater",
+                               info="MUSHRA: none needed, the hidden reference in every trial is the check")
+            reference = gr.Textbox(label="Reference system (CMOS, MUSHRA)", elem_id="listen-new-reference")
+        with gr.Row():
+            mid_anchor = gr.Checkbox(label="MUSHRA: add the 7 kHz mid anchor (the 3.5 kHz anchor is always there)",
+                                     value=False, elem_id="listen-new-mid-anchor")
+            per_rater = gr.Number(value=0, precision=0, minimum=0, label="Trials per rater (0 = every trial)",
+                                  info="large tests: each rater gets a balanced subset of this many trials, "
+                                       "plus the attention checks", elem_id="listen-new-per-rater")
         with gr.Tab("From TTS systems"):
             systems = gr.Textbox("\n".join(registry.ids("tts", only_available=True)), lines=3,
                                  label="Systems, one per line: adapter id, then options (piper-joe length_scale=1.2)")
@@ -160,41 +232,54 @@ def _admin_view(registry: Registry, service: ListeningService) -> None:
         summary = gr.Markdown(elem_id="listen-summary")
         board = gr.Dataframe(label="Leaderboard", interactive=False, elem_id="listen-leaderboard")
         heatmap = gr.Plot(label="Win rates")
+        boxplot = gr.Plot(label="Ratings per condition", elem_id="listen-boxplot")
+        with gr.Row():
+            coverage = gr.Dataframe(label="Coverage: votes per system pair / system (attention checks left out)",
+                                    interactive=False, elem_id="listen-coverage")
+            per_item = gr.Dataframe(label="Per item", interactive=False, elem_id="listen-per-item")
         files = gr.File(label="Export", file_count="multiple", interactive=False)
 
-    def options(test_name: str, test_kind: str, attention: float | None, reference_system: str) -> TestOptions:
-        return TestOptions(test_name, test_kind, int(attention or 0), reference_system=reference_system.strip() or None)
+    def options(test_name: str, test_kind: str, attention: float | None, reference_system: str,
+                mid: bool = False, trials: float | None = 0) -> TestOptions:
+        return TestOptions(test_name, test_kind, int(attention or 0), reference_system=reference_system.strip() or None,
+                           mid_anchor=bool(mid), trials_per_rater=int(trials) if trials else None)
 
     @user_errors
     def make_from_tts(token, test_name, test_kind, attention, reference_system, system_lines, prompt_text,
-                      request: gr.Request):
-        made = service.create_from_tts(registry, options(test_name, test_kind, attention, reference_system),
+                      mid=False, trials=0, request: gr.Request = None):
+        made = service.create_from_tts(registry, options(test_name, test_kind, attention, reference_system, mid,
+                                                         trials),
                                        sources.systems_from_lines(registry, system_lines),
                                        (prompt_text or "").splitlines(), token)
         return _created(made, request), made.id, _tests_table(service)
 
     @user_errors
-    def make_from_zip(token, test_name, test_kind, attention, reference_system, upload, request: gr.Request):
+    def make_from_zip(token, test_name, test_kind, attention, reference_system, upload, mid=False, trials=0,
+                      request: gr.Request = None):
         if not upload:
             raise gr.Error("upload a .zip archive first", print_exception=False)
-        made = service.create_from_zip(options(test_name, test_kind, attention, reference_system), Path(upload), token)
+        made = service.create_from_zip(options(test_name, test_kind, attention, reference_system, mid, trials),
+                                       Path(upload), token)
         return _created(made, request), made.id, _tests_table(service)
 
     @user_errors
     def leaderboard(test: str, flagged: bool):
-        result = service.leaderboard(test.strip(), flagged)
-        quality = service.rater_quality(test.strip())
+        results = service.results(test.strip(), flagged)
+        result = results.board
         frame = result.to_frame()
         frame = frame[LEADERBOARD_COLUMNS[result.kind]] if not frame.empty else frame
-        flagged_note = (f"{result.raters_flagged} flagged rater(s) "
-                        f"{'included' if flagged else 'excluded'}: " +
-                        "; ".join(f"rater {q.rater_id}: {', '.join(q.reasons)}" for q in quality.values() if q.flagged)
-                        if result.raters_flagged else "no rater flagged")
-        text = (f"**{result.votes_used} votes** from {result.raters_used} rater(s) counted · {flagged_note}. "
+        text = (f"**{result.votes_used} {'ratings' if result.kind == 'mushra' else 'votes'}** from "
+                f"{result.raters_used} rater(s) counted · {_flagged_note(results, flagged)}. "
                 + ("Ranked by the lower end of the bootstrap 95% interval of the Bradley–Terry strength."
-                   if result.kind == "ab" else "Mean with a Student-t 95% interval, ranked by its lower end."))
+                   if result.kind == "ab" else "Mean with a Student-t 95% interval, ranked by its lower end.")
+                + (" The reference system's row is its hidden reference; anchors are the reference low-passed."
+                   if result.kind == "mushra" else ""))
         plot = win_rate_heatmap(result) if result.kind == "ab" and result.rows else None
-        return text, frame.round(3), plot
+        boxes = (rating_boxplot(results.counted, result.systems) if result.kind == "mushra" and result.rows
+                 else None)
+        items = results.per_item.round(3) if results.per_item is not None else None
+        return (text, frame.round(3), gr.update(value=plot, visible=result.kind == "ab"),
+                gr.update(value=boxes, visible=result.kind == "mushra"), results.coverage, items)
 
     @user_errors
     def close_test(token: str, test: str):
@@ -214,26 +299,48 @@ def _admin_view(registry: Registry, service: ListeningService) -> None:
         return f"Deleted test {test.strip()} with its votes and audio.", _tests_table(service)
 
     create_inputs = [admin_token, name, kind, checks, reference]
-    create_tts.click(make_from_tts, [*create_inputs, systems, prompts], [created, chosen, tests],
+    create_tts.click(make_from_tts, [*create_inputs, systems, prompts, mid_anchor, per_rater], [created, chosen, tests],
                      api_name="listen_create_tts")
-    create_zip.click(make_from_zip, [*create_inputs, archive], [created, chosen, tests], api_name="listen_create_zip")
+    create_zip.click(make_from_zip, [*create_inputs, archive, mid_anchor, per_rater], [created, chosen, tests],
+                     api_name="listen_create_zip")
     gr.on(triggers=None, fn=lambda: _tests_table(service), inputs=[], outputs=[tests], api_name="listen_tests_on_load")
     refresh.click(lambda: _tests_table(service), [], [tests], api_name="listen_tests")
-    show.click(leaderboard, [chosen, include_flagged], [summary, board, heatmap], api_name="listen_leaderboard")
+    show.click(leaderboard, [chosen, include_flagged], [summary, board, heatmap, boxplot, coverage, per_item],
+               api_name="listen_leaderboard")
     close.click(close_test, [admin_token, chosen], [summary, tests], api_name="listen_close")
     export.click(export_test, [admin_token, chosen, include_flagged], [files], api_name="listen_export")
     remove.click(delete_test, [admin_token, chosen], [summary, tests], api_name="listen_delete")
 
 
+def _flagged_note(results: TestResults, included: bool) -> str:
+    """Who quality checks flag, and (MUSHRA) how many raters post-screening excludes."""
+    flagged = [q for q in results.quality.values() if q.flagged]
+    if not flagged:
+        return "no rater flagged"
+    note = (f"{len(flagged)} flagged rater(s) {'included' if included else 'excluded'}: "
+            + "; ".join(f"rater {q.rater_id}: {', '.join(q.reasons)}" for q in flagged))
+    if results.board.kind == "mushra":
+        screened = sum(q.missed_references > MAX_MISSED_FRACTION * q.references for q in flagged)
+        note = (f"post-screening (BS.1534-3: hidden reference below {HIDDEN_REFERENCE_MIN:g} in more than "
+                f"{MAX_MISSED_FRACTION:.0%} of trials) {'flags' if included else 'excludes'} {screened} rater(s); "
+                f"tick “Include flagged raters” to count them · " + note)
+    return note
+
+
 def _tests_table(service: ListeningService) -> pd.DataFrame:
     rows = [{"id": t.id, "name": t.name, "kind": t.kind, "status": t.status, "systems": ", ".join(t.systems),
-             "trials": t.trials, "raters": t.raters, "votes": t.votes} for t in service.list_tests()]
-    return pd.DataFrame(rows, columns=["id", "name", "kind", "status", "systems", "trials", "raters", "votes"])
+             "trials": t.trials, "per rater": t.trials_per_rater or "all", "raters": t.raters, "votes": t.votes}
+            for t in service.list_tests()]
+    return pd.DataFrame(rows, columns=["id", "name", "kind", "status", "systems", "trials", "per rater", "raters",
+                                       "votes"])
 
 
 def _created(made, request: gr.Request | None) -> str:
-    return (f"Created **{made.name}** (`{made.id}`): {len(made.systems)} systems, {made.items} items, "
-            f"{made.trials} trials per rater, loudness matched to {made.target_lufs:.1f} LUFS. "
+    per_rater = (f"{made.trials} trials, each rater gets a balanced subset of {made.trials_per_rater} plus the "
+                 f"attention checks" if made.trials_per_rater else f"{made.trials} trials per rater")
+    conditions = "conditions (hidden reference and anchors included)" if made.kind == "mushra" else "systems"
+    return (f"Created **{made.name}** (`{made.id}`): {len(made.systems)} {conditions}, {made.items} items, "
+            f"{per_rater}, loudness matched to {made.target_lufs:.1f} LUFS. "
             f"Share this link with raters: {_share_link(made.id, request)}")
 
 

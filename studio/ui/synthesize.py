@@ -1,31 +1,52 @@
-"""Synthesize tab: one text, up to three TTS systems, audio and automatic scores side by side."""
+"""Synthesize tab: one text, up to three TTS systems, audio and automatic scores side by side.
+
+Speech is streamed: the live player starts on each system's first chunk (Piper: its first phrase)
+while the rest is still being synthesised, so the table's time to first audio is what the listener
+waits for. Each system's slot then gets its whole recording to replay and download.
+"""
 
 from __future__ import annotations
+
+import logging
+import shutil
 
 import gradio as gr
 
 from studio.adapters.registry import Registry
 from studio.assets import example_texts
 from studio.audio import load_audio
-from studio.compare import outcome_table, synthesis_columns, synthesize_each
+from studio.compare import StreamedChunk, outcome_table, synthesis_columns, synthesize_streaming_each
 from studio.ui.common import bind, playable, user_errors
 from studio.ui.systems import MAX_SYSTEMS, NONE, filled_slots, follow_labels, slot_label, selected_systems, system_pickers
+
+log = logging.getLogger(__name__)
+# Gradio encodes a streamed audio output with the ffmpeg program (Debian `ffmpeg`, in packages.txt).
+STREAMING = shutil.which("ffmpeg") is not None
 
 DEFAULT_SYSTEMS = [("piper-joe", ""), ("piper-joe", "length_scale=0.8"), ("espeak-ng", "")]
 
 
 @user_errors
 def run_synthesis(registry: Registry, text, judge_id, reference_voice_path, *system_values):
-    """Yield (audios, table) after each system finishes."""
+    """Yield (audios, table, live chunk): a chunk for the live player as each is made, the slot's whole
+    audio and the table as each system finishes."""
     systems = selected_systems(registry, system_values)
     judge = registry.system(judge_id) if judge_id and judge_id != NONE else None
     reference_voice = load_audio(reference_voice_path, name="the reference voice") if reference_voice_path else None
+    slots = filled_slots(system_values)
     audios: list[tuple | None] = [None] * MAX_SYSTEMS
     outcomes = []
-    for slot, outcome in zip(filled_slots(system_values), synthesize_each(registry, systems, text or "", judge, reference_voice)):
-        outcomes.append(outcome)
-        audios[slot] = playable(outcome.synthesis.audio) if outcome.synthesis else None
-        yield *audios, outcome_table(outcomes, synthesis_columns)  # a failed system shows its error in the table
+    for event in synthesize_streaming_each(registry, systems, text or "", judge, reference_voice):
+        if isinstance(event, StreamedChunk):
+            if not STREAMING:
+                continue
+            # int16: Gradio would peak-normalise each float chunk on its own, so loudness would jump.
+            yield *[gr.skip()] * (MAX_SYSTEMS + 1), playable(event.audio)
+            continue
+        outcomes.append(event)
+        audios[slots[len(outcomes) - 1]] = playable(event.synthesis.audio) if event.synthesis else None
+        # Every slot again, so the last yield (what an API caller gets) holds every system's audio.
+        yield *audios, outcome_table(outcomes, synthesis_columns), None  # a failed system shows its error
 
 
 def build(registry: Registry) -> None:
@@ -39,9 +60,14 @@ def build(registry: Registry) -> None:
     gr.Examples(examples=[[t] for t in example_texts()], inputs=[text], label="Example texts")
     pickers = system_pickers(registry, "tts", DEFAULT_SYSTEMS)
     run = gr.Button("Synthesize", variant="primary")
+    if not STREAMING:
+        log.warning("ffmpeg is not on PATH, so the Synthesize tab cannot stream: each system plays once it is "
+                    "synthesised. Install ffmpeg (apt-get install ffmpeg) for speech that starts at once.")
+    live = gr.Audio(label="Live: each system in turn, playing while the rest of its speech is synthesised",
+                    streaming=True, autoplay=True, interactive=False, elem_id="synthesize-live", visible=STREAMING)
     with gr.Row():
         audios = [gr.Audio(label=slot_label(*DEFAULT_SYSTEMS[slot]), interactive=False, format="wav") for slot in range(MAX_SYSTEMS)]
     table = gr.Dataframe(label="Speed and automatic scores (RTF = synthesis s / audio s; lower is faster)", wrap=True)
     follow_labels(pickers, audios)
-    run.click(bind(run_synthesis, registry), inputs=[text, judge, reference_voice, *pickers], outputs=[*audios, table],
+    run.click(bind(run_synthesis, registry), inputs=[text, judge, reference_voice, *pickers], outputs=[*audios, table, live],
               api_name="synthesize")

@@ -47,8 +47,8 @@ def make_service(data_dir: Path, clock=None, admin_token: str | None = None) -> 
 
 
 def ab_test(service: ListeningService, root: Path, systems: dict[str, float] | None = None, items: int = 2,
-            attention_checks: int = 1, admin_token: str | None = None):
-    folders = tone_folders(root, systems or {"alpha": 0.1, "beta": 0.5}, items)
+            attention_checks: int = 1, admin_token: str | None = None, seconds: float = TONE_SECONDS):
+    folders = tone_folders(root, systems or {"alpha": 0.1, "beta": 0.5}, items, seconds)
     return service.create_from_folders(TestOptions("tones", "ab", attention_checks=attention_checks), folders,
                                        admin_token)
 
@@ -92,3 +92,57 @@ def launch_listen_tab(service: ListeningService):
     demo.queue(default_concurrency_limit=8)
     _, url, _ = demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True)
     return demo, url
+
+
+MUSHRA_RATE = 24000  # high enough for both anchors (7 kHz < 12 kHz Nyquist)
+
+
+def noise_folders(root: Path, cutoffs: dict[str, float | None], items: int = 2,
+                  seconds: float = TONE_SECONDS) -> dict[str, Path]:
+    """One folder per system of the same broadband noise per item, low-passed at the system's cutoff
+    (None: full band, the reference): band-limited "codecs" a simulated MUSHRA rater can tell apart."""
+    from scipy import signal
+
+    folders = {}
+    for system, cutoff in cutoffs.items():
+        folder = root / system
+        folder.mkdir(parents=True, exist_ok=True)
+        for item in range(items):
+            noise = np.random.default_rng(item).uniform(-0.3, 0.3, int(seconds * MUSHRA_RATE))
+            if cutoff is not None:
+                noise = signal.sosfiltfilt(signal.butter(12, cutoff, fs=MUSHRA_RATE, output="sos"), noise)
+            soundfile.write(folder / f"utt{item}.wav", noise.astype(np.float32), MUSHRA_RATE)
+        folders[system] = folder
+    return folders
+
+
+def band_fraction(audio, above_hz: float) -> float:
+    """The share of the signal's energy above `above_hz`."""
+    power = np.abs(np.fft.rfft(audio.samples.astype(np.float64))) ** 2
+    frequencies = np.fft.rfftfreq(len(audio.samples), 1 / audio.sample_rate)
+    return float(power[frequencies > above_hz].sum() / power.sum())
+
+
+def rolloff_hz(audio, share: float = 0.99) -> float:
+    """The frequency below which `share` of the energy lies: how wide a band the sample keeps."""
+    power = np.abs(np.fft.rfft(audio.samples.astype(np.float64))) ** 2
+    frequencies = np.fft.rfftfreq(len(audio.samples), 1 / audio.sample_rate)
+    return float(frequencies[np.searchsorted(np.cumsum(power) / power.sum(), share)])
+
+
+def rate_by_bandwidth(trial) -> list[float]:
+    """A consistent blind MUSHRA rater: each sample scores its bandwidth as a share of the reference's."""
+    reference = rolloff_hz(trial.slots[0])
+    return [round(min(100.0, 100.0 * rolloff_hz(audio) / reference)) for audio in trial.slots[1:]]
+
+
+def rate_all_mushra(service: ListeningService, clock: FakeClock, token: str, rate) -> int:
+    """Play the reference and every stimulus to the end, then submit `rate(trial)`; returns the trials rated."""
+    trials = 0
+    while (trial := service.current_trial(token)) is not None:
+        for name, audio in zip(trial.names, trial.slots):
+            clock.advance(audio.duration)
+            service.confirm_played(token, name)
+        service.rate(token, rate(trial))
+        trials += 1
+    return trials

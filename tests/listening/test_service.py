@@ -236,7 +236,7 @@ def test_bad_options_are_refused_with_a_message():
     with pytest.raises(ConfigError, match="reference system"):
         TestOptions("t", "cmos")
     with pytest.raises(ConfigError, match="unknown listening test kind"):
-        TestOptions("t", "mushra")
+        TestOptions("t", "abx")
     with pytest.raises(ConfigError, match="attention_checks"):
         TestOptions("t", attention_checks=-1)
 

@@ -1,6 +1,7 @@
 """The app through its named API endpoints, as gradio_client users (and the Space) call it."""
 
 
+import time
 import wave
 
 import numpy as np
@@ -101,3 +102,30 @@ def test_system_info_endpoint(client):
     assert {"whisper-tiny.en", "piper-joe"} <= {row[0] for row in models["data"]}
 
 
+
+
+def test_synthesize_streams_the_first_chunk_before_synthesis_finishes(client):
+    client.predict("Warm up.", NONE, None, "piper-joe", "", NONE, "", NONE, "", api_name="/synthesize")  # load
+    text = " ".join(["Welcome to Speech Studio, where models are measured side by side."] * 4)
+    start = time.perf_counter()
+    job = client.submit(text, NONE, None, "piper-joe", "", NONE, "", NONE, "", api_name="/synthesize")
+    first_chunk_at, chunks_before_table, table_seen, seen = None, 0, False, 0
+    while not (job.done() and seen == len(job.outputs())):
+        outputs = job.outputs()
+        for *_, table, live in outputs[seen:]:
+            if isinstance(table, dict) and "headers" in table:  # synthesis and scoring have finished
+                table_seen = True
+            elif live and not table_seen:  # a streamed segment for the live player
+                first_chunk_at = first_chunk_at or time.perf_counter() - start
+                chunks_before_table += 1
+        seen = len(outputs)
+        time.sleep(0.005)
+    audio_1, _, _, table, _ = job.result()
+    row = dict(zip(table["headers"], table["data"][0]))
+    assert row["chunks"] >= 5 and chunks_before_table >= 2  # the first phrase, then one chunk per sentence
+    # The client held the first chunk sooner after asking than the voice took to synthesise the whole text,
+    # so it arrived while synthesis was still running (synthesis began after the request was sent).
+    assert first_chunk_at < row["synthesis s"]
+    assert row["time to first audio s"] < row["synthesis s"] / 3
+    with wave.open(audio_1) as w:  # the slot still gets the whole recording, int16 at the native rate
+        assert w.getsampwidth() == 2 and w.getframerate() == 22050

@@ -8,6 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from gradio_client import Client, handle_file
+from gradio_client.exceptions import AppError
 from sqlalchemy import func, select
 
 from studio.listening import ListeningService, ListeningSettings, Store
@@ -61,14 +62,18 @@ def test_twenty_four_raters_voting_at_once_lose_no_vote(listen_app, tmp_path):
     assert (board.votes_used, board.raters_flagged) == (RATERS * (made.trials - 1), RATERS)
 
 
-def test_a_vote_without_playback_is_refused_by_the_app(listen_app):
-    _, made, url = listen_app
+def test_a_vote_without_playback_is_refused_by_the_app(tmp_path):
+    # 5 s samples: the "ended" event below comes sooner than that even on a busy machine
+    service = make_service(tmp_path / "data")
+    made = ab_test(service, tmp_path / "src", items=2, attention_checks=1, seconds=5.0)
+    demo, url = launch_listen_tab(service)
     client = Client(url, verbose=False, download_files=False)
     client.predict(made.id, "", api_name="/listen_join")
-    with pytest.raises(Exception, match="play sample A and B to the end"):
+    with pytest.raises(AppError, match="play sample A and B to the end"):
         client.predict("A", api_name="/listen_vote")
-    with pytest.raises(Exception, match="play it to the end"):  # an "ended" event sent straight away
+    with pytest.raises(AppError, match="play it to the end"):  # an "ended" event sent straight away
         client.predict(api_name="/listen_played_a")
+    demo.close()
 
 
 def test_admin_endpoints_need_the_token_and_accept_a_zip_of_system_folders(tmp_path):
