@@ -110,6 +110,7 @@ def _tts_columns(ok: pd.DataFrame) -> dict:
         "roundtrip_mean_utterance_wer": _mean(metrics, "wer"),
         "speaker_similarity_mean": _mean(metrics, "speaker_similarity"),
         "dnsmos_mean": _mean(metrics, "dnsmos"),
+        "distillmos_mean": _mean(metrics, "distillmos"),
     }
     columns.update(_stage_columns(ok))
     return columns
