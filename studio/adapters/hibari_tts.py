@@ -103,6 +103,8 @@ class HibariAdapter(TTSAdapter):
             with timer.stage("g2p"):
                 phonemes = self.tts.phonemize(sentence)
             for chunk in phonemes:
+                if not any(ch.isalpha() for ch in chunk):  # punctuation alone: hibari would voice a short hum
+                    continue
                 self.acoustic_seconds = 0.0
                 start = time.perf_counter()
                 audio = self.tts.from_ids(self.tts.ids(chunk), options.speed, rng)

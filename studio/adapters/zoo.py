@@ -101,6 +101,11 @@ class ModelStatus:
     source: str = ""  # "bundled", a local folder or a hub id
     device: str = ""  # where it runs, once loaded
     weights_mb: float | None = None  # memory its weights take, when the engine tells
+    family: str = ""
+    kind: str = ""  # autoregressive / non-autoregressive / HMM / rules ("" = not stated)
+    parameters: int | None = None
+    size_mb: float | None = None  # weight files on disk
+    licence: str = ""
 
 
 def model_statuses() -> list[ModelStatus]:
@@ -123,6 +128,11 @@ def model_statuses() -> list[ModelStatus]:
             source=str(entries[adapter_id].source) if adapter_id in entries else "bundled",
             device=_runs_on(adapter, placement),
             weights_mb=getattr(adapter, "weights_mb", None) if adapter else None,
+            family=info.family,
+            kind=info.kind,
+            parameters=info.parameters,
+            size_mb=info.size_mb,
+            licence=info.licence,
         ))
     rows += [ModelStatus(b.name, b.task, b.name, "unavailable", b.reason) for b in _config.broken]
     return rows

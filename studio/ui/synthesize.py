@@ -11,7 +11,9 @@ from studio.compare import outcome_table, synthesis_columns, synthesize_each
 from studio.ui.common import playable, user_errors
 from studio.ui.systems import MAX_SYSTEMS, NONE, filled_slots, follow_labels, slot_label, selected_systems, system_pickers
 
-DEFAULT_SYSTEMS = [("piper-joe", ""), ("piper-joe", "length_scale=0.8"), ("espeak-ng", "")]
+# One system of each kind the bundled voices cover: two non-autoregressive neural voices (VITS and a
+# Kokoro distillation) and rule-based formant synthesis. No bundled voice is autoregressive.
+DEFAULT_SYSTEMS = [("piper-joe", ""), ("hibari-heart", ""), ("espeak-ng", "")]
 
 
 @user_errors

@@ -1,0 +1,57 @@
+"""What every model states about itself: `studio models --json`, the Models tab, and the plots' kind markers."""
+
+import json
+
+import pandas as pd
+
+from studio.adapters import adapter_ids, adapter_info
+from studio.adapters.base import KINDS
+from studio.cli import main
+
+FIELDS = {"id", "task", "family", "decoding", "parameters", "size_mb", "licence", "available", "reason"}
+
+
+def test_models_json_prints_one_object_per_model(capsys):
+    main(["models", "--json"])
+    records = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [r["id"] for r in records] == adapter_ids()
+    assert all(set(r) == FIELDS for r in records)
+    by_id = {r["id"]: r for r in records}
+    assert by_id["whisper-tiny.en"]["decoding"] == "autoregressive"
+    assert by_id["moonshine-tiny-en"]["decoding"] == "autoregressive"
+    assert by_id["hama"]["decoding"] == "non-autoregressive"
+    assert by_id["kokoro-82m"]["decoding"] == "non-autoregressive" and by_id["kokoro-82m"]["parameters"] == 82_000_000
+    assert by_id["pocketsphinx"]["decoding"] == "HMM" and by_id["espeak-ng"]["decoding"] == "rules"
+    assert all(r["available"] == (r["reason"] is None) for r in records)
+
+
+def test_every_bundled_model_states_kind_size_and_licence():
+    for adapter_id in adapter_ids():
+        info = adapter_info(adapter_id)
+        assert info.kind in KINDS, adapter_id
+        assert info.size_mb and info.size_mb > 0 and info.licence, adapter_id
+
+
+def test_models_tab_shows_the_same_columns():
+    from studio.ui import models
+
+    rows = {row[0]: dict(zip(models.COLUMNS, row)) for row in models.status_rows()}
+    assert {"family", "decoding", "parameters", "size MB", "licence"} <= set(models.COLUMNS)
+    assert rows["hama"]["decoding"] == "non-autoregressive" and rows["hama"]["licence"] == "Apache-2.0"
+    assert rows["whisper-base"]["parameters"] == "74.0 M" and rows["whisper-base"]["size MB"] == 145.2
+
+
+def test_speed_quality_plot_colours_each_decoding_kind():
+    from studio.evaluation.plots import KIND_COLOURS, KIND_SYMBOLS, figures
+
+    systems = [("tiny", "whisper-tiny.en", 10.0, 0.1), ("hama", "hama", 20.0, 0.3), ("ps", "pocketsphinx", 5.0, 0.3)]
+    summary = pd.DataFrame([{"dataset": "d", "system": s, "system_id": i, "options": "", "task": "asr",
+                             "utterances": 1, "failed": 0, "rtfx": x, "corpus_wer": y} for s, i, x, y in systems])
+    rows = [{"key": "u", "system": s, "system_id": i, "error": None, "duration": 1.0, "latency": 0.1,
+             "metrics": {"wer": y}} for s, i, _, y in systems]
+    made = figures(rows, summary)
+    points = {t.name: t.marker.color for t in made["speed_quality"].data if t.mode == "markers+text"}
+    assert points == {"d: autoregressive": KIND_COLOURS["autoregressive"],
+                      "d: non-autoregressive": KIND_COLOURS["non-autoregressive"], "d: HMM": KIND_COLOURS["HMM"]}
+    latency = {t.name: t.marker.symbol for t in made["latency_vs_duration"].data}
+    assert latency["hama (non-autoregressive)"] == KIND_SYMBOLS["non-autoregressive"]
