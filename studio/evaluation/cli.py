@@ -72,7 +72,8 @@ def run(args: argparse.Namespace, prog: str = "studio eval") -> int:
             bar.close()
     with_columns = [c for c in ("dataset", "system", "utterances", "failed", "corpus_wer", "mean_utterance_wer",
                                 "corpus_cer", "rtfx", "padding_fraction", "rtf", "roundtrip_corpus_wer",
-                                "speaker_similarity_mean", "dnsmos_mean") if c in result.summary]
+                                "speaker_similarity_mean", "dnsmos_mean", "distillmos_mean")
+                    if c in result.summary and result.summary[c].notna().any()]
     if not result.summary.empty:
         print(result.summary[with_columns].to_string(index=False, float_format=lambda v: f"{v:.3f}"))
     print(f"results: {result.output.resolve()} ({result.new_rows} new rows, {result.failed} failed)")
