@@ -1,6 +1,7 @@
 """What every model states about itself: `studio models --json`, the Models tab, and the plots' kind markers."""
 
 import json
+from pathlib import Path
 
 import pandas as pd
 
@@ -55,3 +56,20 @@ def test_speed_quality_plot_colours_each_decoding_kind():
                       "d: non-autoregressive": KIND_COLOURS["non-autoregressive"], "d: HMM": KIND_COLOURS["HMM"]}
     latency = {t.name: t.marker.symbol for t in made["latency_vs_duration"].data}
     assert latency["hama (non-autoregressive)"] == KIND_SYMBOLS["non-autoregressive"]
+
+
+def test_families_configs_are_offered_and_run_every_family():
+    from studio.evaluation.catalog import config_names, shipped_config
+
+    assert {"families_asr", "families_tts"} <= set(config_names())
+    kinds = {}
+    for name in ("families_asr", "families_tts"):
+        config = shipped_config(name)
+        assert config.datasets[0].path.resolve().is_relative_to((Path(__file__).parents[1] / "assets" / "demo_set"))
+        kinds[name] = {adapter_info(s.adapter_id).kind for s in config.systems}
+        assert {s.adapter_id for s in config.systems} >= (
+            {"whisper-tiny.en", "moonshine-tiny-en", "hama", "pocketsphinx"} if name == "families_asr"
+            else {"piper-joe", "hibari-heart", "kokoro-82m", "espeak-ng"})
+    assert kinds["families_asr"] == {"autoregressive", "non-autoregressive", "HMM"}
+    assert kinds["families_tts"] == {"non-autoregressive", "rules"}
+    assert "distillmos" in shipped_config("families_tts").metrics
