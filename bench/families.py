@@ -14,8 +14,9 @@ TTS, on the demo prompts (assets/demo_set/tts_prompts.jsonl): Piper (noise 0), h
 round-trip WER through Whisper base (beam 5), DNSMOS, DistillMOS, and speaker similarity of each
 output to the system's own first output (does the voice stay the same speaker).
 
-Memory: the process's resident set sampled every 5 ms while a system runs, minus what it was
-before the system was loaded ("peak over baseline"): its weights plus its working memory.
+Memory, from the process's resident set: "load MiB" is what loading the system added (weights, engine
+libraries and buffers; systems load one after another), "run MiB" the peak while it ran (sampled every
+5 ms) minus what the process held when the run started (activations and scratch).
 """
 
 from __future__ import annotations
@@ -73,8 +74,12 @@ class PeakMemory:
             self.peak = max(self.peak, self._process.memory_info().rss)
             time.sleep(self.interval)
 
+    @property
+    def rise(self) -> int:
+        return self.peak - self.start
+
     def __enter__(self) -> "PeakMemory":
-        self.peak = self._process.memory_info().rss
+        self.start = self.peak = self._process.memory_info().rss
         self._thread = threading.Thread(target=self._sample, daemon=True)
         self._thread.start()
         return self
@@ -98,12 +103,13 @@ def bench_asr(repeats: int) -> tuple[list[dict], list[dict], dict]:
     clips = [load_audio(DEV_SPEECH.parent / row["audio_filepath"]).resample(16000) for row in manifest]
     references = [row["text"] for row in manifest]
     seconds = sum(c.duration for c in clips)
-    systems, baselines, loads = {}, {}, {}
+    systems, load_mib, loads = {}, {}, {}
     for name, adapter_id, options in ASR_SYSTEMS:
-        baselines[name] = rss()
+        before = rss()
         start = time.perf_counter()
         adapter = get_adapter(adapter_id, "cpu")
         loads[name] = time.perf_counter() - start
+        load_mib[name] = (rss() - before) / MIB
         systems[name] = (adapter, System.parse(adapter_id, options))
     last: dict[str, list] = {}
     peaks: dict[str, int] = {}
@@ -114,7 +120,7 @@ def bench_asr(repeats: int) -> tuple[list[dict], list[dict], dict]:
         def run() -> float:
             with PeakMemory() as memory:
                 last[name] = [adapter.transcribe(clip, system.options) for clip in clips]
-            peaks[name] = max(peaks.get(name, 0), memory.peak)
+            peaks[name] = max(peaks.get(name, 0), memory.rise)
             return seconds
         return run
 
@@ -138,7 +144,7 @@ def bench_asr(repeats: int) -> tuple[list[dict], list[dict], dict]:
             "system": name, "kind": kind(adapter_id), "RTFx (best)": timings[name].audio_per_second,
             "corpus WER": errors / words, "padding fraction": padding_fraction(durations, processed),
             "stages (share of time)": ", ".join(f"{k} {v / total:.0%}" for k, v in stages.items() if v / total >= 0.01),
-            "peak MiB over baseline": (peaks[name] - baselines[name]) / MIB, "load s": loads[name],
+            "load MiB": load_mib[name], "run MiB": peaks[name] / MIB, "load s": loads[name],
         })
     lengths = length_scaling(systems, clips, repeats)
     meta = {"clips": len(clips), "audio_seconds": round(seconds, 2), "dataset": str(DEV_SPEECH),
@@ -169,12 +175,13 @@ def bench_tts(repeats: int) -> tuple[list[dict], dict]:
     judge = System.parse("whisper-base", "beam_size=5")
     judge_adapter = get_adapter(judge.adapter_id, "cpu")
     dnsmos, distillmos, similarity = get_metric("dnsmos"), get_metric("distillmos"), get_metric("speaker_similarity")
-    systems, baselines, loads, peaks, last = {}, {}, {}, {}, {}
+    systems, load_mib, loads, peaks, last = {}, {}, {}, {}, {}
     for name, adapter_id, options in TTS_SYSTEMS:
-        baselines[name] = rss()
+        before = rss()
         start = time.perf_counter()
         systems[name] = (get_adapter(adapter_id, "cpu"), System.parse(adapter_id, options))
         loads[name] = time.perf_counter() - start
+        load_mib[name] = (rss() - before) / MIB
 
     def contender(name: str):
         adapter, system = systems[name]
@@ -182,7 +189,7 @@ def bench_tts(repeats: int) -> tuple[list[dict], dict]:
         def run() -> float:
             with PeakMemory() as memory:
                 last[name] = [adapter.synthesize(text, system.options) for text in prompts]
-            peaks[name] = max(peaks.get(name, 0), memory.peak)
+            peaks[name] = max(peaks.get(name, 0), memory.rise)
             return sum(s.audio.duration for s in last[name])
         return run
 
@@ -214,7 +221,8 @@ def bench_tts(repeats: int) -> tuple[list[dict], dict]:
             "similarity to own 1st": float(np.mean([
                 similarity.compute(MetricInput(audio=o.audio, reference_audio=outputs[0].audio))[0].value
                 for o in outputs[1:]])),
-            "peak MiB over baseline": (peaks[name] - baselines[name]) / MIB if timed else float("nan"),
+            "load MiB": load_mib[name] if timed else float("nan"),
+            "run MiB": peaks[name] / MIB if timed else float("nan"),
             "load s": loads.get(name, float("nan")),
             "audio s": audio,
         })
