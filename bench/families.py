@@ -1,6 +1,6 @@
 """Every model family side by side in one process: autoregressive vs non-autoregressive vs classical.
 
-    python bench/families.py [--repeats 3] [--skip-tts] [--skip-asr]
+    python bench/families.py [--repeats 3] [--skip-tts] [--skip-asr] [--lengths-only]
 
 ASR, on ../shared/dev-speech (8 clips of read speech, 65 s): Whisper tiny.en and base (autoregressive,
 padded to a 30 s window), Moonshine tiny (autoregressive, no window), hama (non-autoregressive CTC
@@ -237,7 +237,15 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--skip-asr", action="store_true")
     parser.add_argument("--skip-tts", action="store_true")
+    parser.add_argument("--lengths-only", action="store_true", help="only the ASR length-scaling table")
     args = parser.parse_args()
+    if args.lengths_only:
+        manifest = [json.loads(line) for line in DEV_SPEECH.read_text().splitlines() if line.strip()]
+        clips = [load_audio(DEV_SPEECH.parent / row["audio_filepath"]).resample(16000) for row in manifest]
+        systems = {name: (get_adapter(i, "cpu"), System.parse(i, o)) for name, i, o in ASR_SYSTEMS}
+        print_report("Length scaling: latency on crops of the same speech (best of repeats)",
+                     length_scaling(systems, clips, args.repeats), context())
+        return
     if not args.skip_asr:
         rows, lengths, meta = bench_asr(args.repeats)
         print_report("ASR families on dev-speech (RTFx higher is faster; WER lower is better)", rows, meta)
