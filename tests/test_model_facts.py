@@ -65,7 +65,7 @@ def test_families_configs_are_offered_and_run_every_family():
     kinds = {}
     for name in ("families_asr", "families_tts"):
         config = shipped_config(name)
-        assert config.datasets[0].path.resolve().is_relative_to((Path(__file__).parents[1] / "assets" / "demo_set"))
+        assert config.datasets[0].path.resolve().is_relative_to(Path(__file__).parents[1] / "assets" / "demo_set")
         kinds[name] = {adapter_info(s.adapter_id).kind for s in config.systems}
         assert {s.adapter_id for s in config.systems} >= (
             {"whisper-tiny.en", "moonshine-tiny-en", "hama", "pocketsphinx"} if name == "families_asr"

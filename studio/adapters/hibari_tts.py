@@ -86,7 +86,7 @@ class HibariAdapter(TTSAdapter):
         from hibari import SAMPLE_RATE, Hibari
 
         tts = Hibari(voice=VOICE)
-        tts.g2p  # the G2P loads lazily on first use; load it now so it is not timed as synthesis
+        _ = tts.g2p  # the G2P loads lazily on first use; load it now so it is not timed as synthesis
         tts.sess = _TimedSession(tts.sess, self)
         self.sample_rate = SAMPLE_RATE
         self.tts = tts
