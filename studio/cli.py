@@ -20,6 +20,9 @@ def main(argv: list[str] | None = None) -> int:
     app.add_argument("--share", action="store_true", help="make a public gradio.live link")
     add_models_argument(app)
     models = commands.add_parser("models", help="list the allow-listed models and why any is unavailable")
+    models.add_argument("--json", action="store_true",
+                        help="one JSON object per line: id, task, family, decoding, parameters, size_mb, licence, "
+                             "available, reason")
     add_models_argument(models)
     commands.add_parser("info", help="print hardware, threads and package versions as JSON")
     from studio.evaluation.cli import add_arguments, run as run_eval
@@ -34,7 +37,7 @@ def main(argv: list[str] | None = None) -> int:
 
             launch(registry_for_command(args.config), host=args.host, port=args.port, share=args.share)
         elif args.command == "models":
-            return print_models(registry_for_command(args.config))
+            return print_models(registry_for_command(args.config), as_json=args.json)
         elif args.command == "info":
             from studio.system_info import system_report
 
@@ -45,15 +48,25 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def print_models(registry) -> int:
-    """One line per model; exit status 1 when any entry has a problem."""
+def print_models(registry, as_json: bool = False) -> int:
+    """One line per model (a JSON object each with `as_json`); exit status 1 when any entry has a problem."""
     from studio.adapters import zoo
 
     statuses = zoo.model_statuses(registry)
     for status in statuses:
+        if as_json:
+            print(json.dumps(model_record(status)))
+            continue
         detail = f"  -- {status.reason}" if status.reason else ""
         print(f"{status.id:24} {status.task or '?':4} {status.state:12} {status.source}{detail}")
     return 1 if any(s.state == "unavailable" for s in statuses) else 0
+
+
+def model_record(status) -> dict:
+    """What a model is, for `studio models --json`: `decoding` is its kind (autoregressive, non-autoregressive, HMM, rules)."""
+    return {"id": status.id, "task": status.task, "family": status.family, "decoding": status.kind or None,
+            "parameters": status.parameters, "size_mb": status.size_mb, "licence": status.licence or None,
+            "available": status.state != "unavailable", "reason": status.reason or None}
 
 
 if __name__ == "__main__":

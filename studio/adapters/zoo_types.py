@@ -30,6 +30,7 @@ class AdapterType:
     build: Callable[[ModelEntry, AdapterInfo, Placement], Adapter]
     extra_keys: tuple[str, ...] = ()  # entry keys beyond the common ones
     input_window_seconds: float | None = None  # fixed input length the model pads every clip to
+    kind: str = ""  # "autoregressive" or "non-autoregressive" (studio.types.KINDS), for tables and plot markers
 
 
 @dataclass(frozen=True)
@@ -86,25 +87,25 @@ ADAPTER_TYPES: dict[str, AdapterType] = {t.name: t for t in (
         decoding="autoregressive encoder-decoder, beam or greedy search", options_type=WhisperOptions,
         stages=("features", "encoder", "decoder", "other"), required_files=("model.bin", "config.json"),
         packages=(("faster_whisper", "faster-whisper"),), build=_faster_whisper,
-        input_window_seconds=WHISPER_WINDOW_SECONDS,
+        input_window_seconds=WHISPER_WINDOW_SECONDS, kind="autoregressive",
     ),
     AdapterType(
         name="hf-ctc", task="asr", family="CTC (transformers AutoModelForCTC)",
         decoding="non-autoregressive: one forward pass, greedy CTC", options_type=CTCOptions,
         stages=("features", "acoustic_model", "ctc_decode"), required_files=("config.json",),
-        packages=_TRANSFORMERS, build=_hf("studio.adapters.hf_asr", "HFCTCAdapter"),
+        packages=_TRANSFORMERS, build=_hf("studio.adapters.hf_asr", "HFCTCAdapter"), kind="non-autoregressive",
     ),
     AdapterType(
         name="hf-seq2seq", task="asr", family="Encoder-decoder (transformers AutoModelForSpeechSeq2Seq)",
         decoding="autoregressive encoder-decoder, beam or greedy search", options_type=Seq2SeqOptions,
         stages=("features", "encoder", "decoder", "detokenize"), required_files=("config.json",),
-        packages=_TRANSFORMERS, build=_hf("studio.adapters.hf_asr", "HFSeq2SeqAdapter"),
+        packages=_TRANSFORMERS, build=_hf("studio.adapters.hf_asr", "HFSeq2SeqAdapter"), kind="autoregressive",
     ),
     AdapterType(
         name="hf-vits", task="tts", family="VITS (transformers VitsModel)",
         decoding="non-autoregressive: text encoder, durations, flow and HiFi-GAN in one pass", options_type=VitsOptions,
         stages=("tokenize", "text_encoder", "duration_predictor", "flow", "vocoder"), required_files=("config.json",),
-        packages=_TRANSFORMERS, build=_hf("studio.adapters.hf_tts", "HFVitsAdapter"),
+        packages=_TRANSFORMERS, build=_hf("studio.adapters.hf_tts", "HFVitsAdapter"), kind="non-autoregressive",
     ),
     AdapterType(
         name="hf-speecht5", task="tts", family="SpeechT5 + HiFi-GAN (transformers)",
@@ -112,5 +113,6 @@ ADAPTER_TYPES: dict[str, AdapterType] = {t.name: t for t in (
         options_type=SpeechT5Options, stages=("tokenize", "encoder", "decoder", "vocoder"),
         required_files=("config.json",), packages=(*_TRANSFORMERS, ("sentencepiece", "sentencepiece")),
         build=_hf("studio.adapters.hf_tts", "HFSpeechT5Adapter"), extra_keys=("vocoder", "speaker_embedding"),
+        kind="autoregressive",
     ),
 )}

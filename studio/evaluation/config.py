@@ -138,8 +138,8 @@ class EvalConfig:
 
 def system_record(system: System) -> dict:
     """How a system is written into results: id, label, and every option value."""
-    return {"system": system.label, "system_id": system.adapter_id, "options": dataclasses.asdict(system.options),
-            "options_text": system.options_text}
+    return {"system": system.label, "system_id": system.adapter_id, "kind": system.kind,
+            "options": dataclasses.asdict(system.options), "options_text": system.options_text}
 
 
 def load_config(path: str | Path, registry: Registry) -> EvalConfig:

@@ -19,6 +19,16 @@ from studio.evaluation.results import ResultRow, rows_frame
 
 Better = Literal["higher", "lower"]
 PLOTS_FILE = "plots.html"
+# How each kind of decoding is drawn: colour on the speed-quality plots (where the symbol marks the
+# Pareto front), symbol on the latency plot. Classical systems (HMM, rules) in greys.
+KIND_COLOURS = {"autoregressive": "#1f77b4", "non-autoregressive": "#ff7f0e", "HMM": "#2ca02c", "rules": "#7f7f7f",
+                "": "#000000"}
+KIND_SYMBOLS = {"autoregressive": "circle", "non-autoregressive": "diamond", "HMM": "square", "rules": "triangle-up",
+                "": "x"}
+
+
+def _kind_label(kind: str) -> str:
+    return kind or "kind unknown"
 
 
 def pareto_front(points: Sequence[tuple[float, float]], better: tuple[Better, Better]) -> list[int]:
@@ -45,20 +55,24 @@ def speed_quality(summary: pd.DataFrame, x: str, y: str, better: tuple[Better, B
     figure = go.Figure()
     for dataset, group in summary.groupby("dataset", sort=False):
         group = group.reset_index(drop=True)
+        group["kind"] = group["kind"].fillna("") if "kind" in group else ""  # older runs did not record it
         front = set(pareto_front(list(zip(group[x], group[y])), better))
-        hover = [f"<b>{r.system}</b><br>{r.system_id} {r.options}<br>{x}={getattr(r, x):.3g}<br>{y}={getattr(r, y):.3g}"
-                 f"<br>n={r.utterances}, failed={r.failed}" for r in group.itertuples()]
-        figure.add_trace(go.Scatter(
-            x=group[x], y=group[y], mode="markers+text", text=group["system"], textposition="top center",
-            name=f"{dataset}", hovertext=hover, hoverinfo="text",
-            marker=dict(size=[16 if i in front else 10 for i in range(len(group))],
-                        symbol=["star" if i in front else "circle" for i in range(len(group))]),
-        ))
+        for kind, members in group.groupby("kind", sort=False):  # one trace per kind: colour and legend entry
+            hover = [f"<b>{r.system}</b> ({_kind_label(kind)})<br>{r.system_id} {r.options}<br>{x}={getattr(r, x):.3g}"
+                     f"<br>{y}={getattr(r, y):.3g}<br>n={r.utterances}, failed={r.failed}" for r in members.itertuples()]
+            figure.add_trace(go.Scatter(
+                x=members[x], y=members[y], mode="markers+text", text=members["system"], textposition="top center",
+                name=f"{dataset}: {_kind_label(kind)}", hovertext=hover, hoverinfo="text",
+                marker=dict(size=[16 if i in front else 10 for i in members.index],
+                            symbol=["star" if i in front else "circle" for i in members.index],
+                            color=KIND_COLOURS.get(kind, KIND_COLOURS[""])),
+            ))
         members = group.loc[sorted(front)].sort_values(x)
         if len(members) > 1:
-            figure.add_trace(go.Scatter(x=members[x], y=members[y], mode="lines", line=dict(dash="dash"),
+            figure.add_trace(go.Scatter(x=members[x], y=members[y], mode="lines", line=dict(dash="dash", color="#999"),
                                         name=f"{dataset}: Pareto front", hoverinfo="skip"))
-    figure.update_layout(title=title + " (★ = Pareto front)", xaxis_title=x, yaxis_title=y, template="plotly_white")
+    figure.update_layout(title=title + " (★ = Pareto front; colour = decoding kind)", xaxis_title=x, yaxis_title=y,
+                         template="plotly_white")
     figure.update_xaxes(type="log")
     return figure
 
@@ -77,9 +91,12 @@ def error_distribution(rows: pd.DataFrame, metric: str = "wer") -> go.Figure:
 def latency_vs_duration(rows: pd.DataFrame) -> go.Figure:
     figure = go.Figure()
     for system, group in rows.groupby("system", sort=False):
-        figure.add_trace(go.Scatter(x=group["duration"], y=group["latency"], mode="markers", name=system,
-                                    hovertext=list(group["key"])))
-    figure.update_layout(title="Latency vs audio duration (batched rows: the batch's wall time)",
+        kind = group["kind"].iloc[0] or "" if "kind" in group else ""
+        figure.add_trace(go.Scatter(x=group["duration"], y=group["latency"], mode="markers",
+                                    name=f"{system} ({_kind_label(kind)})", hovertext=list(group["key"]),
+                                    marker=dict(symbol=KIND_SYMBOLS.get(kind, KIND_SYMBOLS[""]))))
+    figure.update_layout(title="Latency vs audio duration (batched rows: the batch's wall time; "
+                               "symbol = decoding kind: ● AR, ◆ NAR, ■ HMM, ▲ rules)",
                          xaxis_title="audio duration (s)", yaxis_title="latency (s)", template="plotly_white")
     return figure
 

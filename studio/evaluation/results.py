@@ -25,7 +25,7 @@ RUN_FILE = "run.json"
 # The summary columns people read first, in order (the CLI prints them, the Evaluate tab shows them)
 SHOWN_COLUMNS = ("dataset", "system", "options", "utterances", "failed", "corpus_wer", "mean_utterance_wer",
                  "corpus_cer", "rtfx", "latency_p50_s", "latency_p90_s", "padding_fraction", "rtf", "ttfa_mean_s",
-                 "roundtrip_corpus_wer", "speaker_similarity_mean", "dnsmos_mean")
+                 "roundtrip_corpus_wer", "speaker_similarity_mean", "dnsmos_mean", "distillmos_mean")
 
 
 @dataclass(frozen=True)
@@ -41,6 +41,7 @@ class ResultRow:
     task: str  # "asr" or "tts"
     system: str  # the system's label: adapter id plus non-default options, or its name
     system_id: str  # the adapter id
+    kind: str = ""  # the adapter's decoding kind: autoregressive, non-autoregressive, HMM or rules
     options: dict[str, Any] = field(default_factory=dict)  # every decoding option used
     options_text: str = ""  # the non-default ones, as name=value text
     audio_filepath: str = ""  # the input audio (ASR) or the synthesised WAV (TTS)
@@ -136,7 +137,7 @@ def summarize(rows: Iterable[ResultRow]) -> pd.DataFrame:
     for (dataset, system), group in frame.groupby(["dataset", "system"], sort=False):
         ok = group[group["error"].isna()]
         first = group.iloc[0]
-        line = {"dataset": dataset, "system": system, "system_id": first["system_id"],
+        line = {"dataset": dataset, "system": system, "system_id": first["system_id"], "kind": first["kind"] or "",
                 "options": first["options_text"], "task": first["task"], "utterances": len(ok),
                 "failed": int(group["error"].notna().sum()),
                 "audio_seconds": float(ok["duration"].sum()), "processing_seconds": float(ok["time"].sum())}
@@ -172,6 +173,7 @@ def _tts_columns(ok: pd.DataFrame) -> dict:
         "roundtrip_mean_utterance_wer": _mean(metrics, "wer"),
         "speaker_similarity_mean": _mean(metrics, "speaker_similarity"),
         "dnsmos_mean": _mean(metrics, "dnsmos"),
+        "distillmos_mean": _mean(metrics, "distillmos"),
     }
     columns.update(_stage_columns(ok))
     return columns

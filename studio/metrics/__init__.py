@@ -6,12 +6,13 @@ import threading
 
 from studio.errors import ConfigError
 from studio.metrics.base import Metric, MetricInfo, MetricInput, MetricScore
+from studio.metrics.distillmos import DistillMOS
 from studio.metrics.dnsmos import DNSMOS
 from studio.metrics.latency import Latency
 from studio.metrics.speaker import SpeakerSimilarity
 from studio.metrics.wer import WER
 
-METRICS: dict[str, type[Metric]] = {m.info.name: m for m in (WER, SpeakerSimilarity, DNSMOS, Latency)}
+METRICS: dict[str, type[Metric]] = {m.info.name: m for m in (WER, SpeakerSimilarity, DNSMOS, DistillMOS, Latency)}
 _instances: dict[str, Metric] = {}
 _lock = threading.Lock()
 

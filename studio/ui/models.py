@@ -13,7 +13,8 @@ from studio.adapters.registry import Registry
 from studio.memory import memory_in_use
 from studio.ui.common import bind, user_errors
 
-COLUMNS = ["id", "task", "label", "state", "device", "weights MiB", "source", "reason or note"]
+COLUMNS = ["id", "task", "label", "family", "decoding", "parameters", "size MB", "licence", "state", "device",
+           "weights MiB", "source", "reason or note"]
 
 
 def build(registry: Registry) -> None:
@@ -35,10 +36,15 @@ def build(registry: Registry) -> None:
 
 def status_rows(registry: Registry) -> list[list]:
     return [
-        [s.id, s.task, s.label, s.state, s.device, round(s.weights_mb, 1) if s.weights_mb is not None else "",
+        [s.id, s.task, s.label, s.family, s.kind, _millions(s.parameters), "" if s.size_mb is None else s.size_mb,
+         s.licence, s.state, s.device, round(s.weights_mb, 1) if s.weights_mb is not None else "",
          s.source, s.reason or s.note]
         for s in zoo.model_statuses(registry)
     ]
+
+
+def _millions(parameters: int | None) -> str:
+    return "" if parameters is None else f"{parameters / 1e6:.1f} M"
 
 
 def model_choices(registry: Registry) -> list[tuple[str, str]]:

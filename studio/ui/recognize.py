@@ -11,7 +11,8 @@ from studio.compare import outcome_table, recognition_columns, recognize_each
 from studio.ui.common import bind, user_errors
 from studio.ui.systems import MAX_SYSTEMS, filled_slots, follow_labels, slot_label, selected_systems, system_pickers
 
-DEFAULT_SYSTEMS = [("whisper-tiny.en", "beam_size=5"), ("whisper-base", "beam_size=5"), ("pocketsphinx", "")]
+# One system of each kind side by side: autoregressive, non-autoregressive (CTC) and the classical HMM.
+DEFAULT_SYSTEMS = [("whisper-tiny.en", "beam_size=5"), ("hama", ""), ("pocketsphinx", "")]
 
 
 @user_errors

@@ -23,7 +23,9 @@ log = logging.getLogger(__name__)
 # Gradio encodes a streamed audio output with the ffmpeg program (Debian `ffmpeg`, in packages.txt).
 STREAMING = shutil.which("ffmpeg") is not None
 
-DEFAULT_SYSTEMS = [("piper-joe", ""), ("piper-joe", "length_scale=0.8"), ("espeak-ng", "")]
+# One system of each kind the bundled voices cover: two non-autoregressive neural voices (VITS and a
+# Kokoro distillation) and rule-based formant synthesis. No bundled voice is autoregressive.
+DEFAULT_SYSTEMS = [("piper-joe", ""), ("hibari-heart", ""), ("espeak-ng", "")]
 
 
 @user_errors

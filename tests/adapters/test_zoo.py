@@ -20,8 +20,8 @@ from tests.adapters.tiny_hf_models import tiny_model_dirs, write_config
 from tests.conftest import tone
 
 ROOT = Path(__file__).resolve().parents[2]
-BUNDLED = ("whisper-tiny.en", "whisper-base", "pocketsphinx", "piper-joe", "espeak-ng", "torch-whisper-tiny.en",
-           "torch-whisper-base")
+BUNDLED = ("whisper-tiny.en", "whisper-base", "pocketsphinx", "piper-joe", "espeak-ng", "hama", "moonshine-tiny-en",
+           "hibari-heart", "kokoro-82m", "torch-whisper-tiny.en", "torch-whisper-base")
 
 
 @pytest.fixture(scope="session")
