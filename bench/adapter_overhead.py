@@ -24,11 +24,12 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.timer import context, print_report, race  # noqa: E402
+from studio.adapters.zoo_config import config_path_from_env  # noqa: E402
 from studio.bootstrap import build_registry  # noqa: E402
 from studio.assets import EXAMPLES, example_texts  # noqa: E402
 from studio.audio import load_audio  # noqa: E402
 
-REGISTRY = build_registry()  # the bundled models, as the app and the CLI offer them
+REGISTRY = build_registry(config_path_from_env())  # the models the app and the CLI offer ($STUDIO_CONFIG)
 
 DEV_SPEECH = Path(__file__).resolve().parent.parent.parent / "shared" / "dev-speech" / "manifest.jsonl"
 

@@ -30,13 +30,14 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.timer import context, print_report, race  # noqa: E402
+from studio.adapters.zoo_config import config_path_from_env  # noqa: E402
 from studio.bootstrap import build_registry  # noqa: E402
 from studio.audio import load_audio  # noqa: E402
 from studio.evaluation import DatasetConfig, EvalConfig, load_datasets, run_evaluation  # noqa: E402
 from studio.evaluation.batching import plan_batches  # noqa: E402
 from studio.evaluation.results import ResultsLog  # noqa: E402
 
-REGISTRY = build_registry()  # the bundled models, as the app and the CLI offer them
+REGISTRY = build_registry(config_path_from_env())  # the models the app and the CLI offer ($STUDIO_CONFIG)
 
 ROOT = Path(__file__).resolve().parent.parent
 DEMO = ROOT / "assets" / "demo_set" / "manifest.jsonl"
@@ -88,7 +89,7 @@ def main() -> None:
         batched = run_evaluation(config.with_overrides(output=Path(folder) / "batched"), REGISTRY)
         sequential = run_evaluation(config.with_overrides(output=Path(folder) / "sequential", max_batch_size=1),
                                     REGISTRY)
-        text = lambda result: {(r["dataset"], r["key"]): r["pred_text"] for r in ResultsLog(result.results_path).read()}
+        text = lambda result: {(r.dataset, r.key): r.pred_text for r in ResultsLog(result.results_path).read()}
         same = sum(text(batched)[k] == v for k, v in text(sequential).items())
         summaries = {"batched": batched.summary, "sequential": sequential.summary}
     speed = {name: t.audio_per_second for name, t in timings.items()}

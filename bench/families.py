@@ -34,13 +34,14 @@ import psutil
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.timer import context, print_report, race  # noqa: E402
+from studio.adapters.zoo_config import config_path_from_env  # noqa: E402
 from studio.bootstrap import build_registry  # noqa: E402
 from studio.audio import Audio, load_audio  # noqa: E402
 from studio.evaluation.batching import padding_fraction, processed_seconds  # noqa: E402
 from studio.metrics import MetricInput, get_metric  # noqa: E402
 from studio.metrics.wer import normalize, word_errors  # noqa: E402
 
-REGISTRY = build_registry()  # the bundled models, as the app and the CLI offer them
+REGISTRY = build_registry(config_path_from_env())  # the models the app and the CLI offer ($STUDIO_CONFIG)
 
 ROOT = Path(__file__).resolve().parent.parent
 DEV_SPEECH = ROOT.parent / "shared" / "dev-speech" / "manifest.jsonl"

@@ -52,6 +52,9 @@ def add_models_argument(parser: argparse.ArgumentParser) -> None:
 
 
 def registry_for_command(config_argument: str | None) -> Registry:
-    """A command's registry: `--config` if given, else $STUDIO_CONFIG, else the bundled models. A file that
-    cannot be used stops the command (`ConfigError`, one line)."""
-    return build_registry(config_argument or config_path_from_env())
+    """A command's registry: `--config` if given, else $STUDIO_CONFIG, else the bundled models. A `--config`
+    file that cannot be used stops the command (`ConfigError`, one line); a bad $STUDIO_CONFIG is logged and
+    kept in `registry.config_problem`, and the bundled models are offered, as in the app."""
+    if config_argument:
+        return build_registry(config_argument)
+    return build_registry(config_path_from_env(), strict=False)

@@ -49,9 +49,12 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def print_models(registry, as_json: bool = False) -> int:
-    """One line per model (a JSON object each with `as_json`); exit status 1 when any entry has a problem."""
+    """One line per model (a JSON object each with `as_json`); exit status 1 when the config or any entry has a
+    problem."""
     from studio.adapters import zoo
 
+    if registry.config_problem:
+        print(f"studio: {registry.config_problem}", file=sys.stderr)
     statuses = zoo.model_statuses(registry)
     for status in statuses:
         if as_json:
@@ -59,7 +62,7 @@ def print_models(registry, as_json: bool = False) -> int:
             continue
         detail = f"  -- {status.reason}" if status.reason else ""
         print(f"{status.id:24} {status.task or '?':4} {status.state:12} {status.source}{detail}")
-    return 1 if any(s.state == "unavailable" for s in statuses) else 0
+    return 1 if registry.config_problem or any(s.state == "unavailable" for s in statuses) else 0
 
 
 def model_record(status) -> dict:

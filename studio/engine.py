@@ -13,7 +13,7 @@ from typing import Callable, Iterator
 
 from studio.adapters.registry import Registry, System
 from studio.audio import Audio
-from studio.errors import ConfigError, StudioError
+from studio.errors import ConfigError, StudioError, failure_message
 from studio.limits import Limits
 from studio.metrics import MetricInput, MetricScore, get_metric
 from studio.text import check_text
@@ -101,8 +101,8 @@ def score_synthesis(result: Synthesis, text: str, judge: Judge | None = None, re
     if judge and "wer" in metrics:
         try:
             judged = judge(result.audio)
-        except StudioError as error:
-            judge_problem = f"the judge could not transcribe it: {error}"
+        except Exception as error:  # noqa: BLE001 - round-trip WER is skipped with the reason, as a failing metric is
+            judge_problem = f"the judge could not transcribe it: {failure_message(error)}"
     scored = score(metrics, MetricInput(
         hypothesis=judged.text if judged else None,
         reference=text,

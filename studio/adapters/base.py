@@ -18,6 +18,10 @@ from studio.audio import Audio
 from studio.timing import StageTimer, synchronize
 from studio.types import ASR_SAMPLE_RATE, AdapterInfo, Synthesis, Transcription
 
+class _Abandoned(Exception):
+    """Raised inside a streamed synthesis whose caller has gone away."""
+
+
 class Adapter(ABC):
     """A lazily loaded model. The registry builds, loads and caches one per (id, device)."""
 
@@ -114,7 +118,7 @@ class TTSAdapter(Adapter):
         """Speak `text` (already checked by `studio.text.check_text`)."""
         options = options if options is not None else self.default_options()
         spoken = self.front_end(text)
-        return self._synthesize(spoken, options, [spoken])
+        return self._timed_synthesis(spoken, options, [spoken])
 
     def stream(self, text: str, options: Any = None) -> Iterator[Audio | Synthesis]:
         """Speak `text` (already checked) chunk by chunk: yields each chunk as `Audio` as soon as the voice
@@ -123,34 +127,47 @@ class TTSAdapter(Adapter):
 
         The voice works in a thread of its own holding the model lock, so synthesis goes on while the
         caller plays or sends the chunks it has, and a caller that resumes this generator from other
-        threads (Gradio does) never touches the lock. Text is handed to the voice in `stream_units`.
+        threads (Gradio does) never touches the lock; do not call it while holding `lock` yourself. A
+        caller that stops reading (closes the generator) stops the synthesis after the chunk in hand.
+        Text is handed to the voice in `stream_units`.
         """
         options = options if options is not None else self.default_options()
         spoken = self.front_end(text)
         handoff: queue.Queue = queue.Queue()
+        abandoned = threading.Event()  # the caller went away (closed this generator): stop synthesising
+
+        def emit(chunk: Audio) -> None:
+            if abandoned.is_set():
+                raise _Abandoned
+            handoff.put(chunk)
 
         def produce() -> None:
             try:
                 units = [unit for unit in self.stream_units(spoken) if unit.strip()]
-                handoff.put(self._synthesize(spoken, options, units, handoff.put))
+                handoff.put(self._timed_synthesis(spoken, options, units, emit))
+            except _Abandoned:
+                pass  # nobody is listening; the model lock is released on the way out
             except BaseException as error:  # noqa: BLE001 - re-raised in the caller's thread below
                 handoff.put(error)
 
         threading.Thread(target=produce, name=f"stream-{self.info.id}", daemon=True).start()
-        while True:
-            item = handoff.get()
-            if isinstance(item, BaseException):
-                raise item
-            yield item
-            if isinstance(item, Synthesis):
-                return
+        try:
+            while True:
+                item = handoff.get()
+                if isinstance(item, BaseException):
+                    raise item
+                yield item
+                if isinstance(item, Synthesis):
+                    return
+        finally:
+            abandoned.set()
 
     def stream_units(self, text: str) -> list[str]:
         """The pieces `stream` hands to the voice one after another; the whole text unless the voice
         gains from a short first piece (Piper: its first phrase)."""
         return [text]
 
-    def _synthesize(self, spoken: str, options: Any, units: list[str], emit=None) -> Synthesis:
+    def _timed_synthesis(self, spoken: str, options: Any, units: list[str], emit=None) -> Synthesis:
         """Synthesise `units` one after another under the model lock, timed; `emit` gets each chunk as it comes."""
         chunks: list[np.ndarray] = []
         with self.lock:
@@ -161,9 +178,9 @@ class TTSAdapter(Adapter):
             first = None
             for unit in units:
                 for chunk in self._stream(unit, options, timer):
-                    chunk = np.clip(chunk, -1.0, 1.0).astype(np.float32)
                     if first is None:
                         first = time.perf_counter() - start
+                    chunk = np.clip(chunk, -1.0, 1.0).astype(np.float32)
                     chunks.append(chunk)
                     if emit:
                         emit(Audio(chunk, self.sample_rate))

@@ -13,7 +13,6 @@ A `System` is an adapter id plus decoding options: the unit that gets compared.
 
 from __future__ import annotations
 
-import dataclasses
 import threading
 from dataclasses import dataclass
 from importlib.util import find_spec
@@ -119,7 +118,7 @@ class Registry:
 
     def ids(self, task: Task | None = None, only_available: bool = False) -> list[str]:
         return [i for i, s in self._specs.items()
-                if (task is None or s.info.task == task) and not (only_available and s.available())]
+                if (task is None or s.info.task == task) and not (only_available and self.unavailable_reason(i))]
 
     def info(self, adapter_id: str) -> AdapterInfo:
         return self.spec(adapter_id).info
@@ -147,17 +146,17 @@ class Registry:
         key = (adapter_id, resolve_device(device))
         with self._lock:
             load_lock = self._load_locks.setdefault(key, threading.Lock())
-        try:
-            with load_lock:
-                adapter = self._instances.get(key)
-                if adapter is None:
+        with load_lock:
+            adapter = self._instances.get(key)
+            if adapter is None:
+                try:
                     adapter = spec.factory(key[1])
                     adapter.ensure_loaded()
-                    self._instances[key] = adapter  # cached only once it has loaded
-            adapter.ensure_loaded()  # reloads after an unload
-        except StudioError as error:  # listed as unavailable with this reason until `load` tries again
-            self._failures[adapter_id] = str(error)
-            raise
+                except StudioError as error:  # a model that cannot be built here: listed as unavailable with
+                    self._failures[adapter_id] = str(error)  # this reason until `load` tries again
+                    raise
+                self._instances[key] = adapter  # cached only once it has loaded
+        adapter.ensure_loaded()  # reloads after an unload (a failure here is passing, e.g. memory: not recorded)
         return adapter
 
     def load(self, adapter_id: str, device: str = "auto") -> Adapter:

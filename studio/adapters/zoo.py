@@ -123,7 +123,7 @@ def _factory(entry: ModelEntry, info: AdapterInfo):
         adapter.placement = placement  # where it runs and why, for the Models panel
         try:
             adapter.ensure_loaded()
-        except StudioError:
+        except StudioError:  # already says what is wrong
             raise
         except Exception as error:  # third-party loading code on user files: every failure means "cannot load"
             log.warning("loading %s failed", entry.id, exc_info=True)

@@ -27,16 +27,15 @@ class StrategySpec:
     runner: Literal["generate", "lean", "drafting"]  # transformers' generate; our greedy loop; draft-and-verify
     batches: bool  # decodes several clips in one call (batch_size > 1)
     lossless: bool  # gives greedy generate's tokens exactly (with the full audio_ctx and no quantisation)
-    description: str
 
 
 STRATEGIES: dict[str, StrategySpec] = {s.name: s for s in (
-    StrategySpec("greedy", "generate", True, True, "transformers' greedy generate: the baseline"),
-    StrategySpec("beam", "generate", True, False, "transformers' beam search (beam_size beams)"),
-    StrategySpec("lean", "lean", True, True, "our greedy loop over a preallocated KV cache"),
-    StrategySpec("speculative", "drafting", False, True, "tiny.en drafts for base, verified by base"),
-    StrategySpec("early_exit", "drafting", False, True, "the first draft_layers decoder layers draft for the rest"),
-    StrategySpec("prompt_lookup", "drafting", False, True, "n-grams of the text so far (or a first pass) draft"),
+    StrategySpec("greedy", "generate", True, True),  # transformers' greedy generate: the baseline
+    StrategySpec("beam", "generate", True, False),  # transformers' beam search, beam_size beams
+    StrategySpec("lean", "lean", True, True),  # our greedy loop over a preallocated KV cache
+    StrategySpec("speculative", "drafting", False, True),  # tiny.en drafts for base, verified by base
+    StrategySpec("early_exit", "drafting", False, True),  # the first draft_layers decoder layers draft for the rest
+    StrategySpec("prompt_lookup", "drafting", False, True),  # n-grams of the text so far (or a first pass) draft
 )}
 Strategy = Literal[tuple(STRATEGIES)]  # type: ignore[valid-type]  # the option parser lists these choices
 DRAFT_MODEL = {"base": "tiny.en"}  # the smaller model that drafts for each target

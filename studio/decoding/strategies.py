@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import copy
 from dataclasses import dataclass, field
-from typing import Callable, Iterator
+from typing import Callable, Iterator, Protocol
 
 import numpy as np
 import torch
@@ -27,6 +27,16 @@ from studio.decoding.speculative import (DecodeStats, EarlyExitDrafter, ModelDra
                                          SpeculativeDecoder, frequent_vocabulary)
 from studio.errors import ConfigError
 from studio.timing import StageTimer
+
+
+class FirstPass(Protocol):
+    """A cheap transcriber whose text prompt lookup drafts from (lookup=first_pass)."""
+
+    def prepare(self) -> None:
+        """Load whatever it needs before anything is timed; `ConfigError` when it cannot run here."""
+
+    def __call__(self, samples: np.ndarray) -> str:
+        """The transcript of 16 kHz samples."""
 
 
 @dataclass(frozen=True)
@@ -54,7 +64,7 @@ class _Variant:
 class WhisperDecoding:
     """A target Whisper (and, for `speculative`, its draft model) with every strategy."""
 
-    def __init__(self, name: str, first_pass: Callable[[np.ndarray], str] | None = None):
+    def __init__(self, name: str, first_pass: FirstPass | None = None):
         self.name = name
         self.first_pass = first_pass  # a cheap transcriber for prompt lookup's lookup=first_pass
         self._variants: dict[tuple[str, bool], _Variant] = {}
@@ -271,9 +281,12 @@ def _early_exit_drafter(lab: WhisperDecoding, clip, target: _Variant, state, fea
 
 
 def _lookup_prepare(lab: WhisperDecoding, options: DecodingOptions) -> None:
-    if options.lookup == "first_pass" and lab.first_pass is None:
+    if options.lookup != "first_pass":
+        return
+    if lab.first_pass is None:
         raise ConfigError("lookup=first_pass needs a first-pass recogniser (faster-whisper tiny.en), which is not "
                           "offered here; use lookup=output")
+    lab.first_pass.prepare()  # loaded now, not inside the timed draft stage
 
 
 def _lookup_drafter(lab: WhisperDecoding, clip, target: _Variant, state, features, audio_ctx: int,

@@ -25,7 +25,7 @@ RUN_FILE = "run.json"
 # The summary columns people read first, in order (the CLI prints them, the Evaluate tab shows them)
 SHOWN_COLUMNS = ("dataset", "system", "options", "utterances", "failed", "corpus_wer", "mean_utterance_wer",
                  "corpus_cer", "rtfx", "latency_p50_s", "latency_p90_s", "padding_fraction", "rtf", "ttfa_mean_s",
-                 "roundtrip_corpus_wer", "speaker_similarity_mean", "dnsmos_mean", "distillmos_mean")
+                 "roundtrip_corpus_wer", "speaker_similarity_mean", "dnsmos_mean", "distillmos_mean", "metrics_skipped")
 
 
 @dataclass(frozen=True)
@@ -103,6 +103,8 @@ class ResultsLog:
                 raise ConfigError(f"{self.path}:{line_no}: not a results row (not JSON); "
                                   "fix or delete the line, or start a fresh output folder") from None
             try:
+                if not isinstance(data, dict):
+                    raise TypeError(type(data).__name__)
                 rows.append(ResultRow.from_dict(data))
             except TypeError:  # not a mapping, or a required field missing
                 raise ConfigError(f"{self.path}:{line_no}: not a results row (needs key, dataset, task, system, "
@@ -142,6 +144,7 @@ def summarize(rows: Iterable[ResultRow]) -> pd.DataFrame:
                 "failed": int(group["error"].notna().sum()),
                 "audio_seconds": float(ok["duration"].sum()), "processing_seconds": float(ok["time"].sum())}
         line.update(_asr_columns(ok) if first["task"] == "asr" else _tts_columns(ok))
+        line["metrics_skipped"] = _skipped_counts(ok)
         lines.append(line)
     return pd.DataFrame(lines)
 
@@ -177,6 +180,12 @@ def _tts_columns(ok: pd.DataFrame) -> dict:
     }
     columns.update(_stage_columns(ok))
     return columns
+
+
+def _skipped_counts(ok: pd.DataFrame) -> str:
+    """How many rows each metric could not score, e.g. 'speaker_similarity: 1' ('' when every metric scored all)."""
+    counts = pd.Series([name for skipped in ok["skipped"] for name in (skipped or {})], dtype=object).value_counts()
+    return ", ".join(f"{name}: {count}" for name, count in sorted(counts.items()))
 
 
 def _stage_columns(ok: pd.DataFrame) -> dict:

@@ -158,3 +158,21 @@ def test_studio_device_overrides_auto(monkeypatch):
 def test_a_choice_option_lists_its_choices(registry):
     with pytest.raises(ConfigError, match=r"not a valid choice \(one of greedy, beam, lean"):
         registry.system("torch-whisper-tiny.en", "strategy=magic")
+
+
+class _BrokenAdapter(_CountingAdapter):
+    def _load(self):
+        raise ModelUnavailable("the weights are damaged")
+
+
+def test_a_model_that_fails_to_build_is_listed_with_the_reason_until_load_tries_again():
+    registry = Registry()
+    registry.add(AdapterSpec(_INFO, _BrokenAdapter))
+    with pytest.raises(ModelUnavailable, match="damaged"):
+        registry.get("test-counting")
+    assert "damaged" in registry.unavailable_reason("test-counting")
+    assert registry.ids("asr", only_available=True) == []  # the pickers stop offering it
+    with pytest.raises(ModelUnavailable, match="not available here: .*damaged"):
+        registry.get("test-counting")  # not rebuilt on every call
+    with pytest.raises(ModelUnavailable, match="damaged"):
+        registry.load("test-counting")  # the Load button tries again

@@ -51,3 +51,30 @@ def test_the_first_phrase_is_a_clause_or_a_few_words(text, first):
     head, rest = split_first_phrase(text)
     assert head == first and f"{head} {rest}".strip() == text
     assert len(head.split()) <= 4 or not rest  # a clause of up to 4 words, else at most 3
+
+
+def test_a_stream_whose_listener_leaves_stops_and_frees_the_voice(registry):
+    piper = registry.get("piper-joe", "cpu")
+    text = " ".join(["Reading aloud is harder than it looks, and every sentence here takes its time."] * 12)
+    chunks = piper.stream(text, piper.info.options_type(noise_scale=0, noise_w_scale=0))
+    first = next(chunks)
+    assert first.duration > 0
+    chunks.close()  # the page was closed
+    assert piper.lock.acquire(timeout=10)  # released after the chunk in hand, not after twelve sentences
+    piper.lock.release()
+
+
+def test_no_voice_overrides_the_timed_synthesis_loop():
+    """The base class times every voice in `_timed_synthesis`; a voice that defined its own method of that name
+    would silently replace it (as a `_synthesize` of the transformers voices once did)."""
+    import importlib
+    import pkgutil
+
+    import studio.adapters
+    from studio.adapters.base import TTSAdapter
+
+    for module in pkgutil.iter_modules(studio.adapters.__path__):
+        importlib.import_module(f"studio.adapters.{module.name}")
+    voices = TTSAdapter.__subclasses__() + [c for s in TTSAdapter.__subclasses__() for c in s.__subclasses__()]
+    assert len(voices) >= 6
+    assert [v.__name__ for v in voices if {"_timed_synthesis", "synthesize", "stream"} & set(vars(v))] == []

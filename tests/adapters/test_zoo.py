@@ -181,3 +181,12 @@ def test_the_example_config_is_valid_and_covers_every_adapter_type():
     assert config.broken == ()
     assert {entry.type.name for entry in config.models} == set(ADAPTER_TYPES)
     assert config.bundled == ("whisper-tiny.en", "piper-joe")
+
+
+def test_a_bad_config_in_the_environment_is_reported_by_studio_models(tmp_path, monkeypatch, capsys):
+    path = tmp_path / "studio.yaml"
+    path.write_text("models: [")
+    monkeypatch.setenv("STUDIO_CONFIG", str(path))
+    assert main(["models"]) == 1  # as in the app: reported, and the bundled models are still listed
+    captured = capsys.readouterr()
+    assert "not valid YAML" in captured.err and "whisper-tiny.en" in captured.out

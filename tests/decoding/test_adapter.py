@@ -53,3 +53,17 @@ def test_watch_rejects_models_outside_the_lab(piper_speech, registry):
 
     with pytest.raises(ConfigError, match="not a decoding-lab model"):
         list(watch(registry, "whisper-tiny.en", [], piper_speech[0][1]))
+
+
+def test_the_first_pass_loads_before_anything_is_timed_and_says_when_it_is_missing(tmp_path):
+    from studio.bootstrap import build_registry
+    from studio.decoding.options import DecodingOptions
+    from tests.adapters.tiny_hf_models import write_config
+
+    options = DecodingOptions(strategy="prompt_lookup", lookup="first_pass")
+    registry = build_registry()
+    registry.get("torch-whisper-tiny.en", "cpu").decoding.prepare(options)
+    assert "whisper-tiny.en" in {a.info.id for a in registry.loaded()}  # loaded in prepare, not in the draft stage
+    without = build_registry(write_config(tmp_path / "studio.yaml", [], bundled=["torch-whisper-tiny.en"]))
+    with pytest.raises(ConfigError, match="does not offer.*use lookup=output"):
+        without.get("torch-whisper-tiny.en", "cpu").decoding.prepare(options)
