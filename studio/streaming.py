@@ -43,6 +43,7 @@ class LiveSession:
     partial: str = ""
     final: str = ""
     voiced: bool = False  # the open buffer holds speech
+    preroll: np.ndarray | None = None  # the last quiet chunk before speech, kept for the first word's onset
     last_voice: float | None = None  # monotonic time the last voiced chunk arrived
     last_decode: float = 0.0
     decode_seconds: list[float] = field(default_factory=list)
@@ -81,9 +82,12 @@ def feed(registry: Registry, session: LiveSession, rate: int, samples: np.ndarra
         return False
     rms = float(np.sqrt(np.mean(chunk ** 2))) if len(chunk) else 0.0
     voiced = rms > 10 ** (VOICE_DBFS / 20)
+    if voiced and not session.voiced and session.preroll is not None:
+        session.buffer.append(session.preroll)  # speech often starts inside the quiet chunk before
+    session.preroll = None if voiced or session.voiced else chunk
     if voiced:
         session.voiced, session.last_voice = True, now
-    if session.voiced or voiced:
+    if session.voiced:
         session.buffer.append(chunk)
     if session.voiced and session.last_voice is not None and now - session.last_voice >= session.endpoint_seconds:
         finalise(registry, session, now)  # the speaker paused: this utterance is final
@@ -92,25 +96,30 @@ def feed(registry: Registry, session: LiveSession, rate: int, samples: np.ndarra
         session.committed.append(_decode(registry, session))  # the window is full: commit it, start a new one
         session.buffer.clear()
         session.partial = _joined(session.committed)
-        session.partial_times.append(time.monotonic())
+        session.partial_times.append(now + session.decode_seconds[-1])
         return True
     if session.voiced and now - session.last_decode >= session.partial_every and \
             session.buffered_seconds >= MIN_DECODE_SECONDS:
         session.last_decode = now
         session.partial = _joined([*session.committed, _decode(registry, session)])
-        session.partial_times.append(time.monotonic())
+        session.partial_times.append(now + session.decode_seconds[-1])
         return True
     return False
 
 
 def finalise(registry: Registry, session: LiveSession, now: float | None = None) -> str:
-    """Decode what is left and make it final; the latency counts from the last voiced chunk to here."""
+    """Decode what is left and make it final; the latency counts from the last voiced chunk to the final text.
+
+    `now` (monotonic seconds; default: the clock) lets a test replay a recording faster than real time."""
+    now = time.monotonic() if now is None else now
+    decoded = 0.0
     if session.voiced and session.buffered_seconds >= MIN_DECODE_SECONDS:
         session.committed.append(_decode(registry, session))
+        decoded = session.decode_seconds[-1]
     if session.committed:
         session.final = _joined([session.final, *session.committed])
         if session.last_voice is not None:
-            session.latencies.append(time.monotonic() - session.last_voice)
+            session.latencies.append(now - session.last_voice + decoded)
     session.buffer.clear()
     session.committed.clear()
     session.partial = ""
