@@ -164,7 +164,8 @@ def build(registry: Registry):
                 "Corpus WER = total word errors / total reference words; RTFx = audio s / processing s (warm-up "
                 "excluded); padding fraction = padded audio / audio the model processed (Whisper pads every clip "
                 "to 30 s).")
-    shared_outputs = _your_data(registry)
+    with gr.Column(elem_id="your-data"):
+        shared_outputs = _your_data(registry)
     gr.Markdown("### Shipped configs")
     with gr.Row():
         config = gr.Dropdown(choices=config_names(), value=DEFAULT_CONFIG if DEFAULT_CONFIG in config_names() else None,
@@ -225,7 +226,8 @@ def _your_data(registry: Registry) -> list:
     status = gr.Textbox(label="Your run", interactive=False, elem_id="your-status")
     table = gr.Dataframe(label="Your summary (one row per system)", wrap=True, elem_id="your-summary")
     plots = [gr.Plot(visible=False) for _ in range(PLOT_SLOTS)]
-    sort = gr.Radio(list(userdata.SORTS), value=DEFAULT_SORT, label="Sort the per-utterance table by")
+    sort = gr.Radio(list(userdata.SORTS), value=DEFAULT_SORT, label="Sort the per-utterance table by",
+                    elem_id="your-sort")
     utterances = gr.Dataframe(label="Per utterance: choose a row to hear it and see its word diff", wrap=True,
                               interactive=False, elem_id="your-utterances")
     with gr.Row():
