@@ -53,6 +53,8 @@ class LiveSession:
         self.partial, self.final = "", ""
         self.decode_seconds: list[float] = []
         self.partial_times: list[float] = []  # monotonic times partials were ready
+        self.partial_gaps: list[float] = []  # seconds between consecutive partials of one utterance
+        self._last_partial: float | None = None
         self.latencies: list[float] = []  # end of speech -> final text, per utterance
         self._rate: int | None = None  # the stream's sample rate; chunks are kept as they come, resampled per decode
         self._buffer: list[np.ndarray] = []
@@ -113,7 +115,7 @@ class LiveSession:
 
     def stats(self) -> dict[str, float | int | None]:
         with self._work:
-            gaps = np.diff(self.partial_times) if len(self.partial_times) > 1 else np.array([])
+            gaps = self.partial_gaps
             return {
                 "partials": len(self.partial_times),
                 "partial_interval_s": float(np.median(gaps)) if len(gaps) else None,
@@ -162,6 +164,9 @@ class LiveSession:
                     self.partial = _joined([*self._committed, text])
                     ready = time.monotonic()
                     self.partial_times.append(ready)
+                    if self._last_partial is not None:
+                        self.partial_gaps.append(ready - self._last_partial)
+                    self._last_partial = ready
                     self._next_partial = ready + max(self.partial_every, self.decode_seconds[-1])
                 elif segment.end_of_speech is None:
                     self._committed.append(text)
@@ -170,6 +175,7 @@ class LiveSession:
                     self.final = _joined([self.final, *self._committed, text])
                     self._committed = []
                     self.partial = ""
+                    self._last_partial = None
                     self.latencies.append(time.monotonic() - segment.end_of_speech)
 
     def _decode(self, samples: np.ndarray) -> str:
