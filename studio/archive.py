@@ -13,10 +13,10 @@ from __future__ import annotations
 
 import stat
 import zipfile
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from typing import Iterator
 
 from studio.errors import UploadError
 from studio.limits import UploadLimits

@@ -15,13 +15,12 @@ import gradio as gr
 import pandas as pd
 
 from studio.adapters.registry import Registry
+from studio.evaluation import userdata
 from studio.evaluation.catalog import config_names, load_runs, run_names, shipped_config
 from studio.evaluation.plots import PLOTS_FILE, figures
 from studio.evaluation.results import (RESULTS_FILE, SHOWN_COLUMNS, SUMMARY_CSV, SUMMARY_PARQUET, ResultRow,
-                                       ResultsLog)
+                                       ResultsLog, summarize)
 from studio.evaluation.runner import run_evaluation
-from studio.evaluation import userdata
-from studio.evaluation.results import summarize
 from studio.metrics import METRICS
 from studio.ui.common import bind, playable, user_errors
 from studio.ui.systems import selected_systems, system_pickers

@@ -84,7 +84,7 @@ def test_your_data_tts_prompts_run_and_a_row_plays_its_audio(registry):
     assert status.startswith("finished · 2 prompts") and f"http://studio.example/?run={run_id}" in status
     assert list(table["system"]) == ["piper-joe"] and len(utterances) == 2
     select = gr.SelectData(None, {"index": [0, 0], "value": "piper-joe", "row_value": list(utterances.iloc[0])})
-    audio, diff, note = evaluate.show_utterance(run_id, select)
+    audio, _, note = evaluate.show_utterance(run_id, select)
     rate, samples = audio
     assert rate == 22050 and len(samples) > rate // 2 and "piper-joe" in note
 
