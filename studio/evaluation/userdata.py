@@ -114,18 +114,19 @@ def expire(limits: UploadLimits | None = None, now: float | None = None) -> int:
         return 0
     deleted = 0
     for session in root.iterdir():
-        if not session.is_dir():
+        try:  # another request may be expiring or filling the same folders: what vanished is gone either way
+            for run in session.iterdir():
+                try:
+                    created = json.loads((run / SHARE_FILE).read_text(encoding="utf-8"))["created"]
+                except (OSError, ValueError, KeyError):
+                    created = run.stat().st_mtime  # a run whose share file never got written
+                if now - created > limits.run_ttl_hours * 3600:
+                    shutil.rmtree(run, ignore_errors=True)
+                    deleted += 1
+            if not any(session.iterdir()):
+                session.rmdir()
+        except OSError:
             continue
-        for run in session.iterdir():
-            try:
-                created = json.loads((run / SHARE_FILE).read_text(encoding="utf-8"))["created"]
-            except (OSError, ValueError, KeyError):
-                created = run.stat().st_mtime  # a run whose share file never got written
-            if now - created > limits.run_ttl_hours * 3600:
-                shutil.rmtree(run, ignore_errors=True)
-                deleted += 1
-        if not any(session.iterdir()):
-            session.rmdir()
     return deleted
 
 
