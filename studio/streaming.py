@@ -12,9 +12,10 @@ more and becomes final, and the latency from the end of speech (the arrival of t
 chunk) to the final text is measured. Stopping finalises whatever is left the same way.
 
 Cost: for Whisper every decode pays the full 30 s encoder window, so a partial costs about as
-much as recognising a short clip; for PocketSphinx it grows with the buffer. A partial waits at
-least as long after the previous one as that one took to decode, so decoding takes at most
-half of the time and a busy machine shows fewer partials instead of falling behind. Decoding
+much as recognising a short clip; for PocketSphinx it grows with the buffer. A partial starts a
+second after the previous one started, or twice that one's decode time when that is longer, so
+decoding takes at most half of the time and a busy machine shows fewer partials instead of
+falling behind. Decoding
 runs beside the chunk handler, so no microphone audio waits for (or is dropped behind) a decode.
 """
 
@@ -167,7 +168,10 @@ class LiveSession:
                     if self._last_partial is not None:
                         self.partial_gaps.append(ready - self._last_partial)
                     self._last_partial = ready
-                    self._next_partial = ready + max(self.partial_every, self.decode_seconds[-1])
+                    # the next partial starts a second after this one started, or later when decoding takes
+                    # over half a second: decoding never holds the CPU more than half the time
+                    cost = self.decode_seconds[-1]
+                    self._next_partial = ready - cost + max(self.partial_every, 2 * cost)
                 elif segment.end_of_speech is None:
                     self._committed.append(text)
                     self.partial = _joined(self._committed)
