@@ -44,15 +44,16 @@ def test_upload_compare_two_systems_and_share_the_result(app_url, browser_page, 
     page = browser_page
     open_your_data(page, app_url)
     upload(page, "#your-zip", recordings_zip)
-    # the two default systems are the choice here: whisper-tiny.en and pocketsphinx
+    # two systems: whisper-tiny.en with greedy search typed into its options, and pocketsphinx
     mine = page.locator("#your-data")
     expect(mine.get_by_label("System 1").first).to_have_value("whisper-tiny.en")
     expect(mine.get_by_label("System 2").first).to_have_value("pocketsphinx")
+    mine.get_by_label("options").first.fill("beam_size=1")
     page.locator("#your-run").click()
     status = page.locator("#your-status textarea")
     expect(status).to_have_value(re.compile(r"finished .*3 clips.*1 other files skipped.*\?run="), timeout=300_000)
     summary = page.locator("#your-summary")
-    expect(summary).to_contain_text("whisper-tiny.en")
+    expect(summary).to_contain_text("whisper-tiny.en [beam_size=1]")
     expect(summary).to_contain_text("pocketsphinx")
     expect(page.locator(".js-plotly-plot").first).to_be_visible(timeout=30_000)  # speed vs quality, Pareto front
     table = page.locator("#your-utterances")
