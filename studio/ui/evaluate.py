@@ -15,6 +15,7 @@ import gradio as gr
 import pandas as pd
 
 from studio.adapters.registry import Registry
+from studio.errors import StudioError
 from studio.evaluation import userdata
 from studio.evaluation.catalog import config_names, load_runs, run_names, shipped_config
 from studio.evaluation.plots import PLOTS_FILE, figures
@@ -94,9 +95,14 @@ def run_my_data(registry: Registry, task: str, archive, audio_files, references,
         shutil.rmtree(run.folder, ignore_errors=True)  # a refused upload leaves nothing behind
         raise
     progress(0, desc=f"loading models ({prepared.describe(config.task)})")
-    result = _run(config, registry, request, progress)
-    state = "cancelled (the finished rows are kept)" if result.cancelled else "finished"
-    status = (f"{state} · {prepared.describe(config.task)} · {result.failed} failed · share this result: "
+    try:
+        result = _run(config, registry, request, progress)
+    except StudioError as error:  # e.g. a model that cannot load: what finished before stays readable and shareable
+        state, failed = f"stopped: {error}; the finished rows are kept", "?"
+    else:
+        state = "cancelled (the finished rows are kept)" if result.cancelled else "finished"
+        failed = result.failed
+    status = (f"{state} · {prepared.describe(config.task)} · {failed} failed · share this result: "
               f"{share_link(request, run.id)} (kept {userdata.UploadLimits.from_env().run_ttl_hours:g} hours)")
     return (run.id, status, *run_view(run), gr.update(value=DEFAULT_SORT))
 
