@@ -44,3 +44,7 @@ def failure_message(error: Exception) -> str:
 
     logging.getLogger("studio").error("unexpected failure", exc_info=error)
     return f"internal error ({type(error).__name__}: {error}); the traceback is in the server log"
+
+
+class UploadError(AudioError):
+    """An upload that is refused as a whole: too large, too many files, or an unsafe archive."""

@@ -44,6 +44,7 @@ _SYSTEM_KEYS = ("adapter", "options", "name")
 class DatasetConfig:
     path: Path  # manifest, text list or folder, resolved against the config file
     name: str | None = None  # defaults to the file or folder name
+    keep_unreadable: bool = False  # unreadable audio becomes a failed row instead of refusing the set (uploads)
 
 
 @dataclass(frozen=True)

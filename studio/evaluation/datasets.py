@@ -59,38 +59,47 @@ class Dataset:
         return sum(getattr(item, "duration", 0.0) for item in self.items)
 
 
-def load_dataset(path: Path, task: Literal["asr", "tts"], name: str | None = None) -> Dataset:
-    """Read an ASR or TTS set from a manifest, a text list or a folder; `ConfigError` naming file and line otherwise."""
+def load_dataset(path: Path, task: Literal["asr", "tts"], name: str | None = None,
+                 keep_unreadable: bool = False, within: Path | None = None) -> Dataset:
+    """Read an ASR or TTS set from a manifest, a text list or a folder; `ConfigError` naming file and line otherwise.
+
+    With `keep_unreadable` an audio file that cannot be read stays in the set with duration 0, so the run
+    reports it as a failed row (uploads) instead of refusing the whole set (configs). With `within`, a manifest
+    path that leads outside that folder is refused before the file system is asked about it (uploads)."""
     path = Path(path)
     if not path.exists():
         raise ConfigError(f"{path}: no such dataset file or folder")
     if task == "asr":
         if path.is_dir():
-            items = _librispeech_folder(path) if any(path.rglob("*.trans.txt")) else _plain_folder(path)
+            items = (_librispeech_folder(path, keep_unreadable) if any(path.rglob("*.trans.txt"))
+                     else _plain_folder(path, keep_unreadable))
         else:
-            items = _asr_manifest(path)
+            items = _asr_manifest(path, keep_unreadable, within)
     else:
         if path.is_dir():
             raise ConfigError(f"{path}: a TTS set is a text list (.txt) or a JSONL file, not a folder")
-        items = _tts_jsonl(path) if path.suffix == ".jsonl" else _tts_text_list(path)
+        items = _tts_jsonl(path, within) if path.suffix == ".jsonl" else _tts_text_list(path)
     if not items:
         raise ConfigError(f"{path}: the dataset holds no {'utterances' if task == 'asr' else 'prompts'}")
     _check_unique(items)
     return Dataset(name or (path.stem if path.is_file() else path.name), task, path, tuple(i for i, _ in items))
 
 
-def _asr_manifest(path: Path) -> list[Utterance]:
+def _asr_manifest(path: Path, keep_unreadable: bool = False, within: Path | None = None) -> list[Utterance]:
     items = []
     for line_no, row in _jsonl_rows(path):
         where = f"{path}:{line_no}"
         audio = _field(row, "audio_filepath", str, where)
         text = _transcript(row.get("text"), where)
         audio_path = (path.parent / audio).resolve()
+        if within is not None and within.resolve() not in audio_path.parents:
+            raise ConfigError(f"{where}: audio file {audio} is outside the upload; paths must be relative to the "
+                              "manifest and stay inside the archive")
         if not audio_path.is_file():
             raise ConfigError(f"{where}: audio file {audio} not found (paths are relative to the manifest)")
         duration = row.get("duration")
         if duration is None:
-            duration = _duration(audio_path, where)
+            duration = _duration(audio_path, where, keep_unreadable)
         elif not isinstance(duration, (int, float)) or isinstance(duration, bool) or duration <= 0:
             raise ConfigError(f"{where}: duration must be a positive number of seconds; got {duration!r}")
         key = str(row.get("id") or Path(audio).with_suffix("").as_posix())
@@ -98,7 +107,7 @@ def _asr_manifest(path: Path) -> list[Utterance]:
     return items
 
 
-def _librispeech_folder(folder: Path) -> list[Utterance]:
+def _librispeech_folder(folder: Path, keep_unreadable: bool = False) -> list[Utterance]:
     items = []
     for listing in sorted(folder.rglob("*.trans.txt")):
         for line_no, line in enumerate(listing.read_text(encoding="utf-8").splitlines(), 1):
@@ -109,11 +118,11 @@ def _librispeech_folder(folder: Path) -> list[Utterance]:
             audio = _audio_beside(listing.parent / key)
             if audio is None:
                 raise ConfigError(f"{where}: no audio file {key}.flac (or .wav) beside the transcript list")
-            items.append((Utterance(key, audio, _duration(audio, where), _transcript(text, where), key.split("-")[0]), where))
+            items.append((Utterance(key, audio, _duration(audio, where, keep_unreadable), _transcript(text, where), key.split("-")[0]), where))
     return items
 
 
-def _plain_folder(folder: Path) -> list[Utterance]:
+def _plain_folder(folder: Path, keep_unreadable: bool = False) -> list[Utterance]:
     items = []
     audios = sorted(p for p in folder.rglob("*") if p.suffix.lower() in AUDIO_SUFFIXES)
     if not audios:
@@ -124,7 +133,7 @@ def _plain_folder(folder: Path) -> list[Utterance]:
             raise ConfigError(f"{audio}: no transcript beside it ({audio.stem}.txt or {audio.stem}.lab)")
         text = _transcript(transcript.read_text(encoding="utf-8"), str(transcript))
         key = audio.relative_to(folder).with_suffix("").as_posix()
-        items.append((Utterance(key, audio, _duration(audio, str(audio)), text), str(audio)))
+        items.append((Utterance(key, audio, _duration(audio, str(audio), keep_unreadable), text), str(audio)))
     return items
 
 
@@ -134,13 +143,16 @@ def _tts_text_list(path: Path) -> list[Prompt]:
             if line.strip()]
 
 
-def _tts_jsonl(path: Path) -> list[Prompt]:
+def _tts_jsonl(path: Path, within: Path | None = None) -> list[Prompt]:
     items = []
     for line_no, row in _jsonl_rows(path):
         where = f"{path}:{line_no}"
         text = _transcript(row.get("text"), where)
         reference = _optional_str(row, "reference_audio", where)
         reference_path = (path.parent / reference).resolve() if reference else None
+        if reference_path and within is not None and within.resolve() not in reference_path.parents:
+            raise ConfigError(f"{where}: reference_audio {reference} is outside the upload; upload the voice "
+                              "separately")
         if reference_path and not reference_path.is_file():
             raise ConfigError(f"{where}: reference_audio {reference} not found (paths are relative to the file)")
         items.append((Prompt(str(row.get("id") or f"{path.stem}-{line_no:04d}"), text, reference_path), where))
@@ -180,10 +192,12 @@ def _transcript(text, where: str) -> str:
     return " ".join(text.split())
 
 
-def _duration(audio: Path, where: str) -> float:
+def _duration(audio: Path, where: str, keep_unreadable: bool = False) -> float:
     try:
         return float(soundfile.info(str(audio)).duration)
     except (soundfile.LibsndfileError, RuntimeError) as error:
+        if keep_unreadable:
+            return 0.0  # the run reads it again and reports it as a failed row
         raise ConfigError(f"{where}: {audio.name} cannot be read as audio ({error})") from None
 
 

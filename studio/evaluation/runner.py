@@ -48,7 +48,7 @@ class RunResult:
 
 def load_datasets(config: EvalConfig) -> list[Dataset]:
     """Every dataset of the config, cut to `limit` items; `ConfigError` naming file and line on bad input."""
-    datasets = [load_dataset(d.path, config.task, d.name) for d in config.datasets]
+    datasets = [load_dataset(d.path, config.task, d.name, d.keep_unreadable) for d in config.datasets]
     names = [d.name for d in datasets]
     if len(set(names)) < len(names):
         raise ConfigError("two datasets share a name; give one a `name:` in the config")

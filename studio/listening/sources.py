@@ -6,8 +6,8 @@ trials always compare systems on the same prompt or file.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
-import zipfile
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Mapping, Sequence
@@ -15,11 +15,13 @@ from typing import Mapping, Sequence
 import soundfile
 
 from studio.adapters.registry import Registry, System
+from studio.archive import open_zip, read_member
 from studio.audio import AUDIO_SUFFIXES, Audio, load_audio
 from studio.errors import AudioError, ConfigError
+from studio.limits import UploadLimits
 
 MAX_ZIP_MEMBERS = 5000
-MAX_ZIP_BYTES = 2 << 30  # uncompressed; larger archives are refused before anything is read
+MAX_ZIP_BYTES = 2 << 30  # uncompressed; larger archives are refused before anything is read (also the upload cap)
 
 
 @dataclass(frozen=True)
@@ -86,35 +88,24 @@ def from_folders(folders: Mapping[str, Path]) -> SystemSamples:
 def from_zip(archive: Path) -> SystemSamples:
     """An uploaded .zip with one folder per system (optionally inside one top folder).
 
-    Members are read into memory by name and never extracted, so no archive path reaches the disk.
+    Members are checked by `studio.archive` (no links, nothing outside the folder, no bombs), then
+    read into memory by name and never extracted, so no archive path reaches the disk.
     """
-    try:
-        with zipfile.ZipFile(archive) as zipped:
-            members = [m for m in zipped.infolist() if _is_audio_member(m.filename) and not m.is_dir()]
-            if len(members) > MAX_ZIP_MEMBERS:
-                raise AudioError(f"the archive holds {len(members)} audio files; the limit is {MAX_ZIP_MEMBERS}")
-            if sum(m.file_size for m in members) > MAX_ZIP_BYTES:
-                raise AudioError(f"the archive unpacks to more than {MAX_ZIP_BYTES >> 30} GiB of audio; split the test")
-            paths = [PurePosixPath(m.filename) for m in members]
-            wrapped = paths and all(len(p.parts) == 3 for p in paths) and len({p.parts[0] for p in paths}) == 1
-            strip = 1 if wrapped else 0  # one top folder around the system folders
-            result: SystemSamples = {}
-            for member, path in zip(members, paths):
-                parts = path.parts[strip:]
-                if len(parts) != 2:
-                    raise AudioError(f"{member.filename}: put every file in a folder named after its system, "
-                                     "e.g. system_a/utt1.wav and system_b/utt1.wav")
-                audio = load_audio(zipped.read(member), name=member.filename)
-                result.setdefault(parts[0], {})[PurePosixPath(parts[1]).stem] = SourceSample(audio)
-    except zipfile.BadZipFile:
-        raise AudioError("the upload is not a readable .zip archive; zip one folder per system") from None
+    limits = dataclasses.replace(UploadLimits.from_env(), max_files=MAX_ZIP_MEMBERS, max_upload_mb=MAX_ZIP_BYTES >> 20,
+                                 max_unzipped_mb=MAX_ZIP_BYTES >> 20)
+    with open_zip(archive, AUDIO_SUFFIXES, limits) as (zipped, listing):
+        paths = [m.path for m in listing.members]
+        wrapped = paths and all(len(p.parts) == 3 for p in paths) and len({p.parts[0] for p in paths}) == 1
+        strip = 1 if wrapped else 0  # one top folder around the system folders
+        result: SystemSamples = {}
+        for member in listing.members:
+            parts = member.path.parts[strip:]
+            if len(parts) != 2:
+                raise AudioError(f"{member.info.filename}: put every file in a folder named after its system, "
+                                 "e.g. system_a/utt1.wav and system_b/utt1.wav")
+            audio = load_audio(read_member(zipped, member), name=member.info.filename)
+            result.setdefault(parts[0], {})[PurePosixPath(parts[1]).stem] = SourceSample(audio)
     return _checked(result)
-
-
-def _is_audio_member(name: str) -> bool:
-    path = PurePosixPath(name)
-    hidden = any(part.startswith(".") or part == "__MACOSX" for part in path.parts)
-    return not hidden and path.suffix.lower() in AUDIO_SUFFIXES
 
 
 def _checked(samples: SystemSamples) -> SystemSamples:

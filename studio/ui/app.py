@@ -9,7 +9,7 @@ import gradio as gr
 
 from studio.adapters.registry import Registry
 from studio.bootstrap import build_registry
-from studio.ui import about, decoding, evaluate, listen, models, recognize, synthesize
+from studio.ui import about, decoding, evaluate, listen, live, models, recognize, synthesize
 
 TITLE = "Speech Studio"
 INTRO = ("Hear and measure speech models side by side: recognition (Whisper, PocketSphinx) and synthesis "
@@ -31,7 +31,9 @@ def build_app(registry: Registry | None = None) -> gr.Blocks:
             with gr.Tab("Synthesize", id="synthesize"):
                 synthesize.build(registry)
             with gr.Tab("Evaluate", id="evaluate"):
-                evaluate.build(registry)
+                open_shared_run, shared_outputs = evaluate.build(registry)
+            with gr.Tab("Live", id="live"):
+                live.build(registry)
             with gr.Tab("Decoding lab", id="decoding"):
                 decoding.build(registry)
             with gr.Tab("Listen", id="listen"):
@@ -42,12 +44,17 @@ def build_app(registry: Registry | None = None) -> gr.Blocks:
                 about_outputs, refresh_about = about.build(registry)
         demo.load(refresh_about, outputs=about_outputs, api_name=False)
         demo.load(_tab_for_link, outputs=tabs, api_name=False)
+        demo.load(open_shared_run, outputs=shared_outputs, api_name=False)
     return demo
 
 
 def _tab_for_link(request: gr.Request):
-    """A rater's shared link (?test=ID) opens the Listen tab."""
-    return gr.Tabs(selected="listen") if request and request.query_params.get("test") else gr.Tabs()
+    """A rater's shared link (?test=ID) opens the Listen tab; a result link (?run=ID) the Evaluate tab."""
+    if request and request.query_params.get("test"):
+        return gr.Tabs(selected="listen")
+    if request and request.query_params.get("run"):
+        return gr.Tabs(selected="evaluate")
+    return gr.Tabs()
 
 
 def warn_if_open(host: str, share: bool) -> None:

@@ -8,7 +8,7 @@ import pytest
 
 from studio.ui import evaluate
 
-REQUEST = SimpleNamespace(session_hash="test")
+REQUEST = SimpleNamespace(session_hash="test", headers={"referer": "http://studio.example/?run=old"})
 
 
 @pytest.fixture(autouse=True)
@@ -61,3 +61,50 @@ def test_ray_address_comes_from_the_environment_only(monkeypatch, registry):
     monkeypatch.setenv("STUDIO_RAY_WORKERS", "3")
     settings = shipped_config("demo_asr", registry).ray
     assert (settings.address, settings.workers) == ("ray://head:10001", 3)
+
+
+class _Progress:
+    def __call__(self, *args, **kwargs):
+        pass
+
+
+def _pickers(*systems):
+    values = []
+    for adapter in systems:
+        values += [adapter, ""]
+    return values + ["(none)", ""] * (3 - len(systems))
+
+
+@pytest.mark.models
+def test_your_data_tts_prompts_run_and_a_row_plays_its_audio(registry):
+    run_id, status, table, *rest = evaluate.run_my_data(
+        registry, evaluate.TTS, None, None, "", None, "Good morning.\nSee you soon.", None, ["latency"], REQUEST,
+        _Progress(), *_pickers("whisper-tiny.en"), *_pickers("piper-joe"))
+    utterances = rest[evaluate.PLOT_SLOTS]
+    assert status.startswith("finished · 2 prompts") and f"http://studio.example/?run={run_id}" in status
+    assert list(table["system"]) == ["piper-joe"] and len(utterances) == 2
+    select = gr.SelectData(None, {"index": [0, 0], "value": "piper-joe", "row_value": list(utterances.iloc[0])})
+    audio, _, note = evaluate.show_utterance(run_id, select)
+    rate, samples = audio
+    assert rate == 22050 and len(samples) > rate // 2 and "piper-joe" in note
+
+
+@pytest.mark.models
+def test_your_data_audio_files_with_typed_references(registry, piper_speech, tmp_path):
+    paths = []
+    for number, (_, audio) in enumerate(piper_speech[:2]):
+        paths.append(tmp_path / f"take {number}.wav")
+        paths[-1].write_bytes(audio.to_wav_bytes())
+    references = "\n".join(text for text, _ in piper_speech[:2])
+    run_id, status, table, *rest = evaluate.run_my_data(
+        registry, evaluate.ASR, None, [str(p) for p in paths], references, None, "", None, [], REQUEST, _Progress(),
+        *_pickers("pocketsphinx"), *_pickers("piper-joe"))
+    assert "2 clips" in status and table["utterances"].tolist() == [2]
+    assert set(rest[evaluate.PLOT_SLOTS]["utterance"]) == {"take_0", "take_1"}
+
+
+def test_too_many_systems_are_refused_by_name(registry, monkeypatch):
+    monkeypatch.setenv("STUDIO_MAX_SYSTEMS", "1")
+    with pytest.raises(gr.Error, match=r"2 systems were chosen; the limit is 1 \(set STUDIO_MAX_SYSTEMS"):
+        evaluate.run_my_data(registry, evaluate.ASR, None, None, "", None, "", None, [], REQUEST, _Progress(),
+                             *_pickers("pocketsphinx", "whisper-tiny.en"), *_pickers("piper-joe"))
