@@ -16,20 +16,10 @@ from studio.listening.models import AssignmentRow, StimulusOrderRow, StimulusRow
 from studio.listening.mushra import low_pass
 from studio.listening.quality import rater_quality
 from studio.listening.records import VoteRecord
-from tests.listening.factories import (FakeClock, band_fraction, make_service, noise_folders, rate_all_mushra,
+from tests.listening.factories import (band_fraction, noise_folders, rate_all_mushra,
                                        rate_by_bandwidth)
 
 CODECS = {"original": None, "codec_wide": 10000.0, "codec_narrow": 8500.0}  # None: full band
-
-
-@pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
-
-
-@pytest.fixture
-def service(tmp_path, clock):
-    return make_service(tmp_path / "data", clock)
 
 
 def mushra_test(service, root, items: int = 2, mid_anchor: bool = True, **options):

@@ -16,20 +16,10 @@ from studio.listening.export import leaderboard_from_export
 from studio.listening.loudness import integrated_lufs
 from studio.listening.sources import systems_from_lines
 from studio.listening.models import AssignmentRow, RaterRow, VoteRow
-from tests.listening.factories import (FakeClock, ab_test, dominant_hz, make_service, prefer_higher_pitch, rate_all,
+from tests.listening.factories import (ab_test, dominant_hz, make_service, prefer_higher_pitch, rate_all,
                                        tone_folders)
 
 ADMIN = "correct-horse-battery"
-
-
-@pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
-
-
-@pytest.fixture
-def service(tmp_path, clock):
-    return make_service(tmp_path / "data", clock)
 
 
 def test_samples_are_loudness_matched_and_served_blind(service, tmp_path):
