@@ -103,8 +103,8 @@ def kind(adapter_id: str) -> str:
 
 def bench_asr(repeats: int) -> tuple[list[dict], list[dict], dict]:
     manifest = [json.loads(line) for line in DEV_SPEECH.read_text().splitlines() if line.strip()]
-    clips = [load_audio(DEV_SPEECH.parent / row.audio_filepath).resample(16000) for row in manifest]
-    references = [row.text for row in manifest]
+    clips = [load_audio(DEV_SPEECH.parent / row["audio_filepath"]).resample(16000) for row in manifest]
+    references = [row["text"] for row in manifest]
     seconds = sum(c.duration for c in clips)
     systems, load_mib, loads = {}, {}, {}
     for name, adapter_id, options in ASR_SYSTEMS:
@@ -244,7 +244,7 @@ def main() -> None:
     args = parser.parse_args()
     if args.lengths_only:
         manifest = [json.loads(line) for line in DEV_SPEECH.read_text().splitlines() if line.strip()]
-        clips = [load_audio(DEV_SPEECH.parent / row.audio_filepath).resample(16000) for row in manifest]
+        clips = [load_audio(DEV_SPEECH.parent / row["audio_filepath"]).resample(16000) for row in manifest]
         systems = {name: (REGISTRY.get(i, "cpu"), REGISTRY.system(i, o)) for name, i, o in ASR_SYSTEMS}
         print_report("Length scaling: latency on crops of the same speech (best of repeats)",
                      length_scaling(systems, clips, args.repeats), context())
