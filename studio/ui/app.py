@@ -12,8 +12,9 @@ from studio.bootstrap import build_registry
 from studio.ui import about, decoding, evaluate, listen, live, models, recognize, synthesize
 
 TITLE = "Speech Studio"
-INTRO = ("Hear and measure speech models side by side: recognition (Whisper, PocketSphinx) and synthesis "
-         "(Piper VITS, eSpeak NG), with WER, speaker similarity, DNSMOS and honest timings from this machine.")
+INTRO = ("Hear and measure speech models side by side: recognition (Whisper, Moonshine, hama CTC, PocketSphinx) "
+         "and synthesis (Piper VITS, hibari, Kokoro-82M, eSpeak NG), autoregressive and non-autoregressive, with "
+         "WER, speaker similarity, DNSMOS, DistillMOS and honest timings from this machine.")
 
 
 def build_app(registry: Registry | None = None) -> gr.Blocks:
