@@ -9,7 +9,7 @@ from typing import Callable, Protocol
 
 from studio.adapters.registry import Registry, System
 from studio.audio import load_audio
-from studio.engine import Judge
+from studio.engine import Judge, judge_for
 from studio.evaluation.config import EvalConfig
 from studio.evaluation.datasets import Dataset, Prompt, Utterance
 from studio.evaluation.results import ResultRow, ResultsLog
@@ -105,5 +105,5 @@ def judge_of(registry: Registry, config: EvalConfig) -> Judge | None:
     """The judge that transcribes synthesised speech for round-trip WER, when the config names one."""
     if config.judge is None:
         return None
-    adapter = registry.get(config.judge.adapter_id, config.device)
-    return lambda audio: adapter.transcribe(audio, config.judge.options)
+    registry.get(config.judge.adapter_id, config.device)  # loaded before the first prompt (once per Ray actor)
+    return judge_for(registry, config.judge, config.device)
