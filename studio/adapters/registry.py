@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any, Callable, Mapping
 
 from studio.adapters.base import Adapter
+from studio.adapters.budget import BudgetFull, MemoryBudget, Resident
 from studio.adapters.options import options_from_mapping, options_from_text, options_to_text
 from studio.errors import ConfigError, ModelUnavailable, StudioError
 from studio.timing import resolve_device
@@ -83,7 +84,7 @@ class System:
 class Registry:
     """The models this process offers, and the loaded adapters (one per id and device)."""
 
-    def __init__(self, config_path: Path | None = None):
+    def __init__(self, config_path: Path | None = None, max_loaded_mb: float | None = None):
         self.config_path = config_path  # the studio.yaml it was built from: Ray workers build theirs from it
         self.config_problem = ""  # why that file could not be used at all ('' when it could, or when there is none)
         self.unoffered: list[Unoffered] = []  # listed as unavailable beside the offered models
@@ -92,6 +93,7 @@ class Registry:
         self._instances: dict[tuple[str, str], Adapter] = {}
         self._lock = threading.Lock()
         self._load_locks: dict[tuple[str, str], threading.Lock] = {}
+        self.budget = MemoryBudget(max_loaded_mb)  # loads unload idle models, least recently used first, to fit
 
     # --- what is offered ---------------------------------------------------------------------
     def add(self, spec: AdapterSpec) -> None:
@@ -151,12 +153,16 @@ class Registry:
             if adapter is None:
                 try:
                     adapter = spec.factory(key[1])
-                    adapter.ensure_loaded()
+                    self.budget.load(key, adapter, self._instances)
+                except BudgetFull:
+                    raise  # passing: running models hold the memory budget now
                 except StudioError as error:  # a model that cannot be built here: listed as unavailable with
                     self._failures[adapter_id] = str(error)  # this reason until `load` tries again
                     raise
                 self._instances[key] = adapter  # cached only once it has loaded
-        adapter.ensure_loaded()  # reloads after an unload (a failure here is passing, e.g. memory: not recorded)
+        # reloads after an unload (a failure here is passing, e.g. memory: not recorded)
+        self.budget.load(key, adapter, self._instances)
+        self.budget.touch(key)
         return adapter
 
     def load(self, adapter_id: str, device: str = "auto") -> Adapter:
@@ -166,6 +172,10 @@ class Registry:
 
     def loaded(self) -> list[Adapter]:
         return [a for a in list(self._instances.values()) if a.loaded]
+
+    def resident(self) -> list[Resident]:
+        """The loaded models with the memory the budget counts for each, least recently used first."""
+        return self.budget.resident(self._instances)
 
     def unload(self, adapter_id: str) -> None:
         """Drop the weights but keep the adapter object: whoever holds it (an evaluation run, a Ray

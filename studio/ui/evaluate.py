@@ -190,7 +190,7 @@ def build(registry: Registry):
         compare = gr.Button("Compare")
         compare_table = gr.Dataframe(label="Runs side by side (systems labelled 'run: system')", wrap=True)
         compare_plots = [gr.Plot(visible=False) for _ in range(PLOT_SLOTS)]
-    run.click(bind(run_config, registry), inputs=[config, limit], outputs=[table, *plots, downloads, status, runs],
+    run.click(bind(run_config, registry, admin="running a shipped evaluation config (or a Ray run)", job=True), inputs=[config, limit], outputs=[table, *plots, downloads, status, runs],
               api_name="evaluate")
     cancel.click(cancel_run, outputs=[status], api_name="evaluate_cancel")
     compare.click(compare_runs, inputs=[runs], outputs=[compare_table, *compare_plots], api_name="compare_runs")
@@ -245,7 +245,7 @@ def _your_data(registry: Registry) -> list:
     task.change(lambda t: (gr.update(visible=t == ASR), gr.update(visible=t == TTS)), inputs=task,
                 outputs=[asr_inputs, tts_inputs], api_name=False)
     outputs = [run_id, status, table, *plots, utterances, downloads]
-    run.click(bind(run_my_data, registry),
+    run.click(bind(run_my_data, registry, job=True),
               inputs=[task, archive, audio_files, references, prompts_file, prompts_text, voice, metrics,
                       *asr_pickers, *tts_pickers],
               outputs=[*outputs, sort], api_name="evaluate_my_data")
