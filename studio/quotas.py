@@ -106,8 +106,10 @@ class Quotas:
         self._started: dict[str, deque[float]] = defaultdict(deque)  # session -> when its recent requests came
         self._slots = threading.Semaphore(settings.running_jobs) if settings.running_jobs else None
 
-    def run(self, session: str, work: Callable[[], Iterator[T]]) -> Iterator[T]:
-        """The results of `work()`, once admitted and once a running slot is free; raises `QuotaExceeded`."""
+    def run(self, session: str, work: Callable[[], Iterator[T]],
+            on_timeout: Callable[[], None] | None = None) -> Iterator[T]:
+        """The results of `work()`, once admitted and once a running slot is free; raises `QuotaExceeded`.
+        `on_timeout` is called when the wall time runs out: a way to ask the work to stop (an evaluation's cancel)."""
         self._admit(session)
         handoff: queue.Queue = queue.Queue()
         stop = threading.Event()  # the caller stopped waiting: end the work at its next result
@@ -142,6 +144,8 @@ class Quotas:
                 try:
                     item = handoff.get(timeout=wait)
                 except queue.Empty:
+                    if on_timeout is not None:
+                        on_timeout()
                     raise QuotaExceeded(
                         f"stopped: this request ran past {limit:g} s, the limit per request (STUDIO_REQUEST_SECONDS); "
                         "ask for less at once (fewer systems, shorter audio or text)") from None

@@ -98,12 +98,12 @@ def test_a_request_past_its_wall_time_is_stopped_and_keeps_its_slot_until_its_wo
         yield "second"
         steps.append("never: stopped after the result in hand")
 
-    shown = []
+    shown, asked_to_stop = [], []
     with pytest.raises(QuotaExceeded, match=r"stopped: this request ran past 0.2 s, the limit per request "
                                             r"\(STUDIO_REQUEST_SECONDS\)"):
-        for item in quotas.run("alice", work):
+        for item in quotas.run("alice", work, on_timeout=lambda: asked_to_stop.append(True)):
             shown.append(item)
-    assert shown == ["first"]
+    assert shown == ["first"] and asked_to_stop == [True]
     with pytest.raises(QuotaExceeded, match="still running"):  # the timed-out work still holds the session
         list(quotas.run("alice", lambda: iter([1])))
     release.set()

@@ -28,9 +28,11 @@ class Gate:
         self.admins = AdminSessions(policy)
         self.quotas = Quotas(policy.quotas) if policy.quotas.any else None
 
-    def guard(self, callback: Callable, admin: str = "", job: bool = False) -> Callable:
+    def guard(self, callback: Callable, admin: str = "", job: bool = False,
+              on_timeout: Callable[[str], None] | None = None) -> Callable:
         """`callback` behind the admin check (`admin`: the action, as messages name it) and the quotas (`job`);
-        they raise `StudioError`s (the caller shows them as `gr.Error`). `callback` itself when nothing applies."""
+        they raise `StudioError`s (the caller shows them as `gr.Error`). `on_timeout(session)` is called when a
+        request runs past its wall time. `callback` itself when nothing applies."""
         checks_admin = bool(admin) and self.policy.public
         limited = job and self.quotas is not None
         if not (checks_admin or limited):
@@ -45,6 +47,9 @@ class Gate:
         def exempt(session: str) -> bool:
             return not limited or (self.policy.public and self.admins.is_admin(session))
 
+        def stopper(session: str) -> Callable[[], None] | None:
+            return (lambda: on_timeout(session)) if on_timeout else None
+
         if inspect.isgeneratorfunction(callback):
             @functools.wraps(callback)
             def guarded(request: gr.Request, *args, **kwargs):
@@ -52,14 +57,14 @@ class Gate:
                 if exempt(session):
                     yield from callback(*args, **kwargs)
                 else:
-                    yield from self.quotas.run(session, lambda: callback(*args, **kwargs))
+                    yield from self.quotas.run(session, lambda: callback(*args, **kwargs), stopper(session))
         else:
             @functools.wraps(callback)
             def guarded(request: gr.Request, *args, **kwargs):
                 session = admitted(request)
                 if exempt(session):
                     return callback(*args, **kwargs)
-                results = list(self.quotas.run(session, lambda: iter([callback(*args, **kwargs)])))
+                results = list(self.quotas.run(session, lambda: iter([callback(*args, **kwargs)]), stopper(session)))
                 return results[0] if results else None
 
         # Gradio injects the request into the first parameter and then the callback's own special parameters
