@@ -8,6 +8,8 @@ touched. Loads are serialised while a budget is set, so each measured growth is 
 
 The footprint of a model's first load also holds the libraries it imported (faster-whisper's first
 load adds ~270 MB of RSS, later ones ~55 MB), so the budget errs on the safe side until it reloads.
+An evaluation holds its adapters between batches: one unloaded meanwhile reloads on its next batch, outside
+the budget's view, and is counted (and made room for) at the next load through the registry.
 
 >>> budget = MemoryBudget(max_mb=100)
 >>> budget.resident({})

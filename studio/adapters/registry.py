@@ -3,7 +3,8 @@
 A `Registry` maps ids to `AdapterSpec`s (what a model is, how to build it, whether it can run
 here). `studio.bootstrap.build_registry` assembles one: the bundled models, the decoding lab and
 a `studio.yaml` each contribute through their own `register(registry)`. `get` builds and loads
-each model on first use, once per (id, device), even when several threads ask at the same moment.
+each model on first use, once per (id, device), even when several threads ask at the same moment,
+within the memory budget of `registry.budget` when it has one (`studio.adapters.budget`).
 A `System` is an adapter id plus decoding options: the unit that gets compared.
 
 >>> registry = Registry()
@@ -84,7 +85,7 @@ class System:
 class Registry:
     """The models this process offers, and the loaded adapters (one per id and device)."""
 
-    def __init__(self, config_path: Path | None = None, max_loaded_mb: float | None = None):
+    def __init__(self, config_path: Path | None = None):
         self.config_path = config_path  # the studio.yaml it was built from: Ray workers build theirs from it
         self.config_problem = ""  # why that file could not be used at all ('' when it could, or when there is none)
         self.unoffered: list[Unoffered] = []  # listed as unavailable beside the offered models
@@ -93,7 +94,7 @@ class Registry:
         self._instances: dict[tuple[str, str], Adapter] = {}
         self._lock = threading.Lock()
         self._load_locks: dict[tuple[str, str], threading.Lock] = {}
-        self.budget = MemoryBudget(max_loaded_mb)  # loads unload idle models, least recently used first, to fit
+        self.budget = MemoryBudget()  # with `max_mb` set, loads unload idle models, least recently used first, to fit
 
     # --- what is offered ---------------------------------------------------------------------
     def add(self, spec: AdapterSpec) -> None:
