@@ -70,6 +70,15 @@ class QuotaSettings:
     def any(self) -> bool:
         return any(getattr(self, field.name) is not None for field in fields(self))
 
+    def describe(self) -> str:
+        """The limits in one line for visitors, e.g. '1 running request per session · 20 requests a minute'."""
+        parts = [f"{self.jobs_per_session} running request(s) per session" if self.jobs_per_session else "",
+                 f"{self.requests_per_minute} requests a minute" if self.requests_per_minute else "",
+                 f"{self.request_seconds:g} s per request" if self.request_seconds else "",
+                 f"{self.running_jobs} requests run at once" if self.running_jobs else "",
+                 f"{self.queue_size} wait" if self.queue_size else ""]
+        return " · ".join(p for p in parts if p) or "no quotas"
+
     @classmethod
     def from_env(cls, environ: Mapping[str, str], public: bool) -> "QuotaSettings":
         """`PUBLIC` (public) or no limits (local), with each variable that is set laid over; 0 turns a limit off."""
@@ -159,6 +168,11 @@ class Quotas:
                     yield item
         finally:
             stop.set()
+
+    @property
+    def admitted(self) -> int:
+        """Requests admitted and not finished: running, or waiting in the queue."""
+        return self._admitted
 
     def _admit(self, session: str) -> None:
         settings, now = self.settings, self.clock()

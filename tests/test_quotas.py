@@ -20,19 +20,20 @@ class FakeClock:
         return self.now
 
 
-def blocked(quotas: Quotas, session: str) -> tuple[threading.Event, threading.Thread, list]:
+def blocked(quotas: Quotas, session: str, runs: bool = True) -> tuple[threading.Event, threading.Thread, list]:
     """A request from `session` that runs until the returned event is set (a thread drives it); returns once
-    it is admitted."""
-    release, results = threading.Event(), []
-    admitted = quotas._admitted
+    it runs (`runs`), else once it is admitted (it waits in the queue)."""
+    release, started, results = threading.Event(), threading.Event(), []
+    admitted = quotas.admitted
 
     def work():
+        started.set()
         release.wait(10)
         yield "done"
 
     thread = threading.Thread(target=lambda: results.extend(quotas.run(session, work)))
     thread.start()
-    wait_until(lambda: quotas._admitted > admitted)
+    wait_until(started.is_set if runs else lambda: quotas.admitted > admitted)
     return release, thread, results
 
 
@@ -60,8 +61,7 @@ def test_one_running_request_per_session():
 def test_a_full_queue_says_how_many_requests_are_ahead():
     quotas = Quotas(QuotaSettings(running_jobs=1, queue_size=1))
     first = blocked(quotas, "a")
-    wait_until(lambda: quotas._slots._value == 0)  # "a" runs
-    second = blocked(quotas, "b")  # waits for the one running slot
+    second = blocked(quotas, "b", runs=False)  # waits for the one running slot
     with pytest.raises(QuotaExceeded, match=r"busy: 2 requests ahead of yours and the queue is full \(1 run at once, "
                                             r"1 wait: STUDIO_RUNNING_JOBS, STUDIO_QUEUE_SIZE\); try again"):
         list(quotas.run("c", lambda: iter(["refused"])))
@@ -107,7 +107,7 @@ def test_a_request_past_its_wall_time_is_stopped_and_keeps_its_slot_until_its_wo
     with pytest.raises(QuotaExceeded, match="still running"):  # the timed-out work still holds the session
         list(quotas.run("alice", lambda: iter([1])))
     release.set()
-    wait_until(lambda: quotas._admitted == 0)
+    wait_until(lambda: quotas.admitted == 0)
     assert steps == ["first", "second"]
     assert list(quotas.run("alice", lambda: iter([1]))) == [1]
 
@@ -126,7 +126,9 @@ def test_errors_inside_a_request_reach_the_caller_and_free_the_slot():
 
 def test_settings_come_from_the_environment_with_public_defaults():
     assert AccessPolicy.from_env({}).quotas == QuotaSettings()  # local mode: no quota unless set
-    assert not QuotaSettings().any
+    assert not QuotaSettings().any and QuotaSettings().describe() == "no quotas"
+    assert PUBLIC.describe() == ("1 running request(s) per session · 20 requests a minute · 300 s per request · "
+                                 "2 requests run at once · 8 wait")
     public = AccessPolicy.from_env({"STUDIO_ADMIN_TOKEN": "correct-horse-battery", "STUDIO_REQUESTS_PER_MINUTE": "5",
                                     "STUDIO_REQUEST_SECONDS": "0"})
     assert public.quotas == QuotaSettings(jobs_per_session=PUBLIC.jobs_per_session, running_jobs=PUBLIC.running_jobs,

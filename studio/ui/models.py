@@ -49,8 +49,9 @@ def _admin_sign_in(gate: Gate) -> None:
         with gr.Row():
             token = gr.Textbox(label="Admin token", type="password", scale=3, elem_id="admin-token")
             sign_in = gr.Button("Sign in", scale=1)
-        signed = gr.Markdown("Anonymous: recognise, synthesise, decode, evaluate your own data and take "
-                             "listening tests. Loading models, shipped configs and Ray runs need the admin token.")
+        signed = gr.Markdown(f"Anonymous: recognise, synthesise, decode, evaluate your own data and take "
+                             f"listening tests, within these limits: {gate.policy.quotas.describe()}. Loading "
+                             "models, shipped configs and Ray runs need the admin token.")
 
     @user_errors
     def admin_sign_in(admin_token: str, request: gr.Request) -> str:

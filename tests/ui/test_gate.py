@@ -69,7 +69,7 @@ def test_session_queue_and_wall_time_limits_reach_the_browser_by_name(gated_app)
         alice.predict(2, api_name="/count")
     second = bob.submit("second", api_name="/wait")  # waits for the one running slot
     for _ in range(300):  # until bob's request waits in the queue
-        if gate.quotas._admitted == 2:
+        if gate.quotas.admitted == 2:
             break
         time.sleep(0.1)
     with pytest.raises(AppError, match=r"busy: 2 requests ahead of yours and the queue is full"):
