@@ -34,6 +34,12 @@ def wait_for(jobs: Jobs, name: str, request: gr.Request) -> str:
     return f"{name} done"
 
 
+def echo(jobs: Jobs, first: str, request: gr.Request, progress=gr.Progress(), *rest: str) -> str:
+    """The Evaluate tab's shape: its own request and progress before varargs."""
+    progress(0.5, desc="halfway")
+    return f"{first}|{request.session_hash is not None}|{','.join(rest)}"
+
+
 def count_to(jobs: Jobs, n: float):
     for i in range(int(n)):
         yield str(i + 1)
@@ -49,6 +55,7 @@ def gated_app():
         name, number, out = gr.Textbox(), gr.Number(), gr.Textbox()
         gr.Button().click(bind(wait_for, jobs, job=True), name, out, api_name="wait")
         gr.Button().click(bind(count_to, jobs, job=True), number, out, api_name="count")
+        gr.Button().click(bind(echo, jobs, job=True), [name, name, name], out, api_name="echo")
         gr.Button().click(bind(wait_for, jobs, admin="waiting as an admin"), name, out, api_name="admin_wait")
     demo.queue(default_concurrency_limit=8)
     demo.launch(server_name="127.0.0.1", server_port=free_port(), prevent_thread_lock=True, quiet=True)
@@ -62,6 +69,7 @@ def test_session_queue_and_wall_time_limits_reach_the_browser_by_name(gated_app)
     jobs, gate, url = gated_app
     alice, bob, carol = (Client(url, verbose=False) for _ in range(3))
     assert alice.predict(3, api_name="/count") == "3"  # a streamed callback: its last value
+    assert alice.predict("a", "b", "c", api_name="/echo") == "a|True|b,c"  # its request, progress and varargs
     first = alice.submit("first", api_name="/wait")
     assert jobs.started["first"].wait(30)
     with pytest.raises(AppError, match=r"your previous request is still running: one browser session may have 1 "
