@@ -108,7 +108,7 @@ class Quotas:
 
     def __init__(self, settings: QuotaSettings, clock: Callable[[], float] = time.monotonic):
         self.settings = settings
-        self.clock = clock  # tests pass a fake clock to check the rate window
+        self.clock = clock  # for the rate window (tests pass a fake one); wall time is always real
         self._lock = threading.Lock()
         self._running: dict[str, int] = defaultdict(int)  # session -> its admitted requests not finished
         self._admitted = 0  # requests admitted and not finished: running or waiting for a slot
@@ -149,7 +149,7 @@ class Quotas:
         deadline = None
         try:
             while True:
-                wait = None if deadline is None else max(0.0, deadline - self.clock())
+                wait = None if deadline is None else max(0.0, deadline - time.monotonic())
                 try:
                     item = handoff.get(timeout=wait)
                 except queue.Empty:
@@ -159,7 +159,7 @@ class Quotas:
                         f"stopped: this request ran past {limit:g} s, the limit per request (STUDIO_REQUEST_SECONDS); "
                         "ask for less at once (fewer systems, shorter audio or text)") from None
                 if item is _STARTED:
-                    deadline = self.clock() + limit if limit else None
+                    deadline = time.monotonic() + limit if limit else None
                 elif item is _DONE:
                     return
                 elif isinstance(item, _Failed):
