@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
+import gc
 import sys
 from dataclasses import dataclass
+from functools import lru_cache
 
 import psutil
 
@@ -39,3 +43,24 @@ def memory_in_use() -> MemoryUse:
         gpu_reserved_mb=torch.cuda.memory_reserved() / MIB,
         gpu_total_mb=torch.cuda.get_device_properties(0).total_memory / MIB,
     )
+
+
+def release_freed_memory() -> None:
+    """Hand memory freed by unloaded models back to the system, so process RSS shows the unload.
+
+    glibc keeps freed heap pages for reuse; `malloc_trim(0)` returns them (no library offers this; a no-op
+    where the C library has no malloc_trim). CUDA tensors go back through PyTorch's cache."""
+    gc.collect()
+    trim = _malloc_trim()
+    if trim is not None:
+        trim(0)
+    torch = sys.modules.get("torch")
+    if torch is not None and torch.cuda.is_available():
+        torch.cuda.empty_cache()
+
+
+@lru_cache(maxsize=1)
+def _malloc_trim():
+    name = ctypes.util.find_library("c")
+    library = ctypes.CDLL(name) if name else None
+    return getattr(library, "malloc_trim", None)

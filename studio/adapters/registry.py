@@ -3,7 +3,8 @@
 A `Registry` maps ids to `AdapterSpec`s (what a model is, how to build it, whether it can run
 here). `studio.bootstrap.build_registry` assembles one: the bundled models, the decoding lab and
 a `studio.yaml` each contribute through their own `register(registry)`. `get` builds and loads
-each model on first use, once per (id, device), even when several threads ask at the same moment.
+each model on first use, once per (id, device), even when several threads ask at the same moment,
+within the memory budget of `registry.budget` when it has one (`studio.adapters.budget`).
 A `System` is an adapter id plus decoding options: the unit that gets compared.
 
 >>> registry = Registry()
@@ -20,6 +21,7 @@ from pathlib import Path
 from typing import Any, Callable, Mapping
 
 from studio.adapters.base import Adapter
+from studio.adapters.budget import BudgetFull, MemoryBudget, Resident
 from studio.adapters.options import options_from_mapping, options_from_text, options_to_text
 from studio.errors import ConfigError, ModelUnavailable, StudioError
 from studio.timing import resolve_device
@@ -92,6 +94,7 @@ class Registry:
         self._instances: dict[tuple[str, str], Adapter] = {}
         self._lock = threading.Lock()
         self._load_locks: dict[tuple[str, str], threading.Lock] = {}
+        self.budget = MemoryBudget()  # with `max_mb` set, loads unload idle models, least recently used first, to fit
 
     # --- what is offered ---------------------------------------------------------------------
     def add(self, spec: AdapterSpec) -> None:
@@ -151,12 +154,16 @@ class Registry:
             if adapter is None:
                 try:
                     adapter = spec.factory(key[1])
-                    adapter.ensure_loaded()
+                    self.budget.load(key, adapter, self._instances)
+                except BudgetFull:
+                    raise  # passing: running models hold the memory budget now
                 except StudioError as error:  # a model that cannot be built here: listed as unavailable with
                     self._failures[adapter_id] = str(error)  # this reason until `load` tries again
                     raise
                 self._instances[key] = adapter  # cached only once it has loaded
-        adapter.ensure_loaded()  # reloads after an unload (a failure here is passing, e.g. memory: not recorded)
+        # reloads after an unload (a failure here is passing, e.g. memory: not recorded)
+        self.budget.load(key, adapter, self._instances)
+        self.budget.touch(key)
         return adapter
 
     def load(self, adapter_id: str, device: str = "auto") -> Adapter:
@@ -166,6 +173,10 @@ class Registry:
 
     def loaded(self) -> list[Adapter]:
         return [a for a in list(self._instances.values()) if a.loaded]
+
+    def resident(self) -> list[Resident]:
+        """The loaded models with the memory the budget counts for each, least recently used first."""
+        return self.budget.resident(self._instances)
 
     def unload(self, adapter_id: str) -> None:
         """Drop the weights but keep the adapter object: whoever holds it (an evaluation run, a Ray

@@ -20,8 +20,9 @@ import logging
 import os
 import re
 import struct
+import threading
+import weakref
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
 from typing import Callable
 
@@ -284,12 +285,21 @@ class LoadedWhisper:
         return {"language": language, "task": "transcribe"} if self.multilingual else {}
 
 
-@lru_cache(maxsize=None)
+# Shared while anyone holds it (a target and a speculative draft of the same name use one copy), freed with the
+# last holder: an unloaded decoding-lab model must give its memory back (the app's memory budget counts on it).
+_loaded_whispers: weakref.WeakValueDictionary[str, LoadedWhisper] = weakref.WeakValueDictionary()
+_loading = threading.Lock()
+
+
 def load_whisper(name: str) -> LoadedWhisper:
-    """The converted model `name` ("tiny.en" or "base"), loaded from the cache on disk."""
+    """The converted model `name` ("tiny.en" or "base"), loaded from the cache on disk (once while in use)."""
     from transformers import WhisperForConditionalGeneration
 
-    folder = converted_dir(name)
-    model = WhisperForConditionalGeneration.from_pretrained(folder, local_files_only=True).eval()
-    tokenizer = load_tokenizer(folder)
-    return LoadedWhisper(name, model, tokenizer, special_tokens(tokenizer))
+    with _loading:
+        loaded = _loaded_whispers.get(name)
+        if loaded is None:
+            folder = converted_dir(name)
+            model = WhisperForConditionalGeneration.from_pretrained(folder, local_files_only=True).eval()
+            tokenizer = load_tokenizer(folder)
+            loaded = _loaded_whispers[name] = LoadedWhisper(name, model, tokenizer, special_tokens(tokenizer))
+        return loaded

@@ -11,6 +11,7 @@ import numpy as np
 
 from studio.audio import Audio
 from studio.errors import StudioError
+from studio.ui.gate import current_gate
 
 log = logging.getLogger(__name__)
 
@@ -40,11 +41,13 @@ def user_errors(callback):
     return wrapper
 
 
-def bind(callback, service):
+def bind(callback, service, *, admin: str = "", job: bool = False, on_timeout=None):
     """`callback` with `service` (the registry) as its first argument, as a function Gradio can read.
 
     Gradio finds `gr.Request` parameters through type hints and streams generator functions; a
-    `functools.partial` hides both, so this wrapper keeps them visible.
+    `functools.partial` hides both, so this wrapper keeps them visible. `admin` names an action only a
+    signed-in admin may take on a public app ("load a model"); `job` runs the callback within the quotas, and
+    `on_timeout(session)` is how a request past its wall time is asked to stop (see `studio.ui.gate`).
     """
     signature = inspect.signature(callback)
     if _is_generator(callback):
@@ -56,7 +59,8 @@ def bind(callback, service):
         def bound(*args, **kwargs):
             return callback(service, *args, **kwargs)
     bound.__signature__ = signature.replace(parameters=list(signature.parameters.values())[1:])
-    return bound
+    guarded = current_gate().guard(bound, admin, job, on_timeout)
+    return bound if guarded is bound else user_errors(guarded)
 
 
 def playable(audio: Audio) -> tuple[int, np.ndarray]:

@@ -43,4 +43,4 @@ def build(registry: Registry) -> None:
                                 color_map={ACCEPTED: "green", TARGET: "blue"})
     table = gr.Dataframe(label="Speed and exactness (seconds inside the engine; same tokens = identical ids "
                                "to greedy generate)", wrap=True)
-    run.click(bind(run_decoding, registry), inputs=[audio, model, presets], outputs=[heading, tokens, table], api_name="decode")
+    run.click(bind(run_decoding, registry, job=True), inputs=[audio, model, presets], outputs=[heading, tokens, table], api_name="decode")

@@ -151,10 +151,15 @@ def show_utterance(run_id: str, evt: gr.SelectData):
 
 
 def cancel_run(request: gr.Request) -> str:
-    event = _cancel_events.get(request.session_hash or "local")
+    cancel_session_run(request.session_hash or "local")
+    return "cancelling after the current batch…"
+
+
+def cancel_session_run(session: str) -> None:
+    """Stop the session's run after its current batch (the Cancel button; a run past the wall-time quota)."""
+    event = _cancel_events.get(session)
     if event:
         event.set()
-    return "cancelling after the current batch…"
 
 
 @user_errors
@@ -190,8 +195,9 @@ def build(registry: Registry):
         compare = gr.Button("Compare")
         compare_table = gr.Dataframe(label="Runs side by side (systems labelled 'run: system')", wrap=True)
         compare_plots = [gr.Plot(visible=False) for _ in range(PLOT_SLOTS)]
-    run.click(bind(run_config, registry), inputs=[config, limit], outputs=[table, *plots, downloads, status, runs],
-              api_name="evaluate")
+    run_shipped = bind(run_config, registry, admin="running a shipped evaluation config (or a Ray run)", job=True,
+                       on_timeout=cancel_session_run)
+    run.click(run_shipped, inputs=[config, limit], outputs=[table, *plots, downloads, status, runs], api_name="evaluate")
     cancel.click(cancel_run, outputs=[status], api_name="evaluate_cancel")
     compare.click(compare_runs, inputs=[runs], outputs=[compare_table, *compare_plots], api_name="compare_runs")
     return open_shared, shared_outputs
@@ -245,7 +251,7 @@ def _your_data(registry: Registry) -> list:
     task.change(lambda t: (gr.update(visible=t == ASR), gr.update(visible=t == TTS)), inputs=task,
                 outputs=[asr_inputs, tts_inputs], api_name=False)
     outputs = [run_id, status, table, *plots, utterances, downloads]
-    run.click(bind(run_my_data, registry),
+    run.click(bind(run_my_data, registry, job=True, on_timeout=cancel_session_run),
               inputs=[task, archive, audio_files, references, prompts_file, prompts_text, voice, metrics,
                       *asr_pickers, *tts_pickers],
               outputs=[*outputs, sort], api_name="evaluate_my_data")

@@ -50,5 +50,5 @@ def build(registry: Registry) -> None:
                                                            "insertion": "blue"}))
     table = gr.Dataframe(label="Error rates and latency (seconds; RTFx = audio s / processing s)", wrap=True)
     follow_labels(pickers, transcripts)
-    run.click(bind(run_recognition, registry), inputs=[audio, reference, *pickers], outputs=[*transcripts, *diffs, table],
+    run.click(bind(run_recognition, registry, job=True), inputs=[audio, reference, *pickers], outputs=[*transcripts, *diffs, table],
               api_name="recognize")

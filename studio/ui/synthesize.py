@@ -71,5 +71,5 @@ def build(registry: Registry) -> None:
         audios = [gr.Audio(label=slot_label(*DEFAULT_SYSTEMS[slot]), interactive=False, format="wav") for slot in range(MAX_SYSTEMS)]
     table = gr.Dataframe(label="Speed and automatic scores (RTF = synthesis s / audio s; lower is faster)", wrap=True)
     follow_labels(pickers, audios)
-    run.click(bind(run_synthesis, registry), inputs=[text, judge, reference_voice, *pickers], outputs=[*audios, table, live],
+    run.click(bind(run_synthesis, registry, job=True), inputs=[text, judge, reference_voice, *pickers], outputs=[*audios, table, live],
               api_name="synthesize")
