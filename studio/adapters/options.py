@@ -8,6 +8,7 @@ dataclass and back, with messages that name the option and the allowed values.
 from __future__ import annotations
 
 import dataclasses
+import math
 import types
 import typing
 from typing import Any, Mapping
@@ -21,7 +22,7 @@ def options_from_mapping(options_type: type, values: Mapping[str, Any] | None, o
     wrong types raise `ConfigError`."""
     values = dict(values or {})
     fields = {f.name: f for f in dataclasses.fields(options_type)}
-    unknown = sorted(set(values) - set(fields))
+    unknown = sorted(str(key) for key in set(values) - set(fields))  # YAML keys may be numbers, booleans or null
     if unknown:
         where = f" for {owner}" if owner else ""
         raise ConfigError(f"unknown option(s) {', '.join(unknown)}{where}; known options: {', '.join(fields)}")
@@ -60,7 +61,7 @@ def _convert(name: str, value: Any, hint: Any) -> Any:
     for target in allowed:
         try:
             return _coerce(value, target)
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):  # OverflowError: int('1e400'), float(10 ** 400)
             continue
     names = " or ".join(_type_name(t) for t in allowed)
     raise ConfigError(f"option {name}={value!r} is not a valid {names}")
@@ -86,9 +87,9 @@ def _coerce(value: Any, target: Any) -> Any:
             raise ValueError(value)
         return int(float(value)) if isinstance(value, str) and "." in value else int(value)
     if target is float:
-        if isinstance(value, bool):
-            raise ValueError(value)
-        return float(value)
+        if isinstance(value, bool) or not math.isfinite(number := float(value)):
+            raise ValueError(value)  # NaN slips past every range check (all comparisons are false)
+        return number
     if target is str:
         return str(value)
     if typing.get_origin(target) is typing.Literal:

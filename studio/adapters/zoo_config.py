@@ -22,13 +22,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping
 
-import yaml
-
 from studio.adapters.options import options_from_mapping
 from studio.adapters.torch_runtime import DTYPES
 from studio.adapters.zoo_types import ADAPTER_TYPES, ModelEntry, ModelSource
 from studio.errors import ConfigError
 from studio.timing import DEVICES
+from studio.yaml_file import read_yaml
 
 CONFIG_ENV = "STUDIO_CONFIG"
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
@@ -65,15 +64,13 @@ def read_config(path: Path | str, bundled_ids: tuple[str, ...] = ()) -> ZooConfi
     """Read and check a `studio.yaml`; `bundled_ids` are the built-in models it may keep or leave out."""
     path = Path(path).expanduser()
     try:
-        document = yaml.safe_load(path.read_text(encoding="utf-8"))
+        document, _ = read_yaml(path)
     except FileNotFoundError:
         raise ConfigError(f"model config {path} does not exist; fix {CONFIG_ENV} or --config") from None
-    except (OSError, UnicodeDecodeError) as error:
+    except OSError as error:
         raise ConfigError(f"cannot read model config {path}: {error}") from None
-    except yaml.YAMLError as error:
-        mark = getattr(error, "problem_mark", None)
-        line = f":{mark.line + 1}" if mark else ""
-        raise ConfigError(f"model config {path}{line} is not valid YAML ({getattr(error, 'problem', error)})") from None
+    except ConfigError as error:
+        raise ConfigError(f"model config {error}") from None
     return parse_config(document if document is not None else {}, path, bundled_ids)
 
 
@@ -81,7 +78,7 @@ def parse_config(document: Any, path: Path | None = None, bundled_ids: tuple[str
     where = path or "model config"
     if not isinstance(document, Mapping):
         raise ConfigError(f"{where} must be a mapping with 'models:' (and optionally 'bundled:')")
-    unknown = sorted(set(document) - set(_TOP_KEYS))
+    unknown = sorted(set(document) - set(_TOP_KEYS), key=str)  # YAML keys may be numbers or null
     if unknown:
         raise ConfigError(f"{where}: unknown key(s) {', '.join(map(str, unknown))}; known keys: {', '.join(_TOP_KEYS)}")
     bundled = _parse_bundled(document.get("bundled", True), bundled_ids, where)
@@ -128,7 +125,7 @@ def _parse_entry(raw: Any, base: Path, taken: set[str]) -> ModelEntry:
     if adapter_type is None:
         raise ConfigError(f"unknown adapter type {raw.get('type')!r}; known types: {', '.join(ADAPTER_TYPES)}")
     allowed = _COMMON_KEYS + adapter_type.extra_keys
-    unknown = sorted(set(raw) - set(allowed))
+    unknown = sorted(set(raw) - set(allowed), key=str)
     if unknown:
         raise ConfigError(f"unknown key(s) {', '.join(map(str, unknown))} for type {adapter_type.name}; "
                           f"known keys: {', '.join(allowed)}")
@@ -160,8 +157,16 @@ def _parse_source(raw: Mapping, base: Path) -> ModelSource:
     if (path is None) == (hub_id is None):
         raise ConfigError("give exactly one of 'path' (a local folder) or 'hub_id' (a Hugging Face model id)")
     if path is not None:
-        return ModelSource(str((base / Path(str(path)).expanduser()).resolve()), local=True)
+        return ModelSource(str(_local_path(base, path, "path")), local=True)
     return ModelSource(str(hub_id), local=False)
+
+
+def _local_path(base: Path, value: Any, key: str) -> Path:
+    """`value` as a path, `~` expanded and resolved against the config file's folder."""
+    try:
+        return (base / Path(str(value)).expanduser()).resolve()
+    except (RuntimeError, ValueError) as error:  # ~unknown_user/...; a NUL character
+        raise ConfigError(f"{key!r} {value!r} is not a usable path ({error})") from None
 
 
 def _parse_speecht5(raw: Mapping, base: Path) -> dict[str, Any]:
@@ -171,7 +176,7 @@ def _parse_speecht5(raw: Mapping, base: Path) -> dict[str, Any]:
     embedding = raw.get("speaker_embedding")
     return {
         "vocoder": _parse_source(vocoder, base),
-        "speaker_embedding": (base / Path(str(embedding)).expanduser()).resolve() if embedding else None,
+        "speaker_embedding": _local_path(base, embedding, "speaker_embedding") if embedding else None,
     }
 
 

@@ -21,6 +21,7 @@ A mistake raises `ConfigError` naming the file and the line of the offending ent
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -33,6 +34,7 @@ from studio.errors import ConfigError
 from studio.metrics import METRICS
 from studio.timing import DEVICES
 from studio.types import Task
+from studio.yaml_file import read_yaml
 
 DEFAULT_METRICS = {"asr": ("wer", "latency"), "tts": ("wer", "speaker_similarity", "dnsmos", "latency")}
 _TOP_KEYS = ("name", "datasets", "systems", "metrics", "judge", "batch_seconds", "max_batch_size", "warmup",
@@ -149,14 +151,7 @@ def load_config(path: str | Path, registry: Registry) -> EvalConfig:
     path = Path(path)
     if not path.is_file():
         raise ConfigError(f"{path}: no such config file")
-    text = path.read_text(encoding="utf-8")
-    try:
-        data = yaml.safe_load(text)
-        root = yaml.compose(text)
-    except yaml.YAMLError as error:
-        mark = getattr(error, "problem_mark", None)
-        line = f":{mark.line + 1}" if mark else ""
-        raise ConfigError(f"{path}{line}: not valid YAML ({getattr(error, 'problem', error)})") from None
+    data, root = read_yaml(path)
     return _Parser(path, root, registry).config(data)
 
 
@@ -205,9 +200,15 @@ class _Parser:
             raise self.error(where, "each dataset needs a path (a manifest, text list or folder)")
         unknown = set(entry) - {"path", "name"}
         if unknown:
-            raise self.error(where, f"unknown dataset key {sorted(unknown)[0]!r}; known keys: path, name")
+            raise self.error(where, f"unknown dataset key {min(unknown, key=str)!r}; known keys: path, name")
+        name = entry.get("name")
+        if name is not None and (isinstance(name, bool) or not isinstance(name, (str, int, float))):
+            raise self.error(where + ("name",), f"a dataset name must be text; got {name!r}")
+        if "\x00" in entry["path"]:  # the file system refuses it with a ValueError
+            raise self.error(where + ("path",), f"the dataset path {entry['path']!r} holds a NUL character")
         path = Path(entry["path"])
-        return DatasetConfig(path if path.is_absolute() else (self.path.parent / path).resolve(), entry.get("name"))
+        return DatasetConfig(path if path.is_absolute() else (self.path.parent / path).resolve(),
+                             None if name is None else str(name))
 
     def system(self, where: tuple, entry: Any) -> System:
         if isinstance(entry, str):
@@ -216,7 +217,7 @@ class _Parser:
             raise self.error(where, "each system needs an adapter id, e.g. `adapter: whisper-tiny.en`")
         unknown = set(entry) - set(_SYSTEM_KEYS)
         if unknown:
-            raise self.error(where, f"unknown system key {sorted(unknown)[0]!r}; known keys: {', '.join(_SYSTEM_KEYS)}")
+            raise self.error(where, f"unknown system key {min(unknown, key=str)!r}; known keys: {', '.join(_SYSTEM_KEYS)}")
         options = entry.get("options") or {}
         if not isinstance(options, dict):
             raise self.error(where + ("options",), "options must be a mapping, e.g. {beam_size: 5}")
@@ -247,9 +248,13 @@ class _Parser:
         value = data.get(key, default)
         if value is None:
             return default
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or (kind is int and value != int(value)):
+        if (isinstance(value, bool) or not isinstance(value, (int, float))
+                or (isinstance(value, float) and not math.isfinite(value)) or (kind is int and value != int(value))):
             raise self.error((key,), f"{key} must be {'a whole number' if kind is int else 'a number'}; got {value!r}")
-        return kind(value)
+        try:
+            return kind(value)
+        except OverflowError:  # float(10 ** 400)
+            raise self.error((key,), f"{key} is too large; got {value!r}") from None
 
     @staticmethod
     def key_of(message: str, data: dict) -> tuple:

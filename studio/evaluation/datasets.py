@@ -21,6 +21,7 @@ from studio.audio import AUDIO_SUFFIXES
 from studio.errors import ConfigError
 
 TRANSCRIPT_SUFFIXES = (".txt", ".lab")
+_MAX_SECONDS = 1e9  # a duration beyond this (about 30 years) is a typo; also keeps float() of it finite
 
 
 @dataclass(frozen=True)
@@ -91,16 +92,16 @@ def _asr_manifest(path: Path, keep_unreadable: bool = False, within: Path | None
         where = f"{path}:{line_no}"
         audio = _field(row, "audio_filepath", str, where)
         text = _transcript(row.get("text"), where)
-        audio_path = (path.parent / audio).resolve()
+        audio_path = _resolved(path.parent, audio, where)
         if within is not None and within.resolve() not in audio_path.parents:
             raise ConfigError(f"{where}: audio file {audio} is outside the upload; paths must be relative to the "
                               "manifest and stay inside the archive")
-        if not audio_path.is_file():
+        if not _is_file(audio_path, where):
             raise ConfigError(f"{where}: audio file {audio} not found (paths are relative to the manifest)")
         duration = row.get("duration")
         if duration is None:
             duration = _duration(audio_path, where, keep_unreadable)
-        elif not isinstance(duration, (int, float)) or isinstance(duration, bool) or duration <= 0:
+        elif (not isinstance(duration, (int, float)) or isinstance(duration, bool) or not 0 < duration < _MAX_SECONDS):
             raise ConfigError(f"{where}: duration must be a positive number of seconds; got {duration!r}")
         key = str(row.get("id") or Path(audio).with_suffix("").as_posix())
         items.append((Utterance(key, audio_path, float(duration), text, _optional_str(row, "speaker", where)), where))
@@ -110,11 +111,15 @@ def _asr_manifest(path: Path, keep_unreadable: bool = False, within: Path | None
 def _librispeech_folder(folder: Path, keep_unreadable: bool = False) -> list[Utterance]:
     items = []
     for listing in sorted(folder.rglob("*.trans.txt")):
-        for line_no, line in enumerate(listing.read_text(encoding="utf-8").splitlines(), 1):
+        for line_no, line in enumerate(_read_text(listing).splitlines(), 1):
             if not line.strip():
                 continue
             key, _, text = line.strip().partition(" ")
             where = f"{listing}:{line_no}"
+            if key in (".", "..") or any(c in key for c in "/\\\x00") or len(key.encode()) > 200:
+                # the ID names a file beside the list; a path would reach audio outside the folder (uploads)
+                raise ConfigError(f"{where}: {key[:60]!r} is not an utterance ID (a file name without folders, "
+                                  "like 19-198-0001)")
             audio = _audio_beside(listing.parent / key)
             if audio is None:
                 raise ConfigError(f"{where}: no audio file {key}.flac (or .wav) beside the transcript list")
@@ -131,14 +136,14 @@ def _plain_folder(folder: Path, keep_unreadable: bool = False) -> list[Utterance
         transcript = next((audio.with_suffix(s) for s in TRANSCRIPT_SUFFIXES if audio.with_suffix(s).is_file()), None)
         if transcript is None:
             raise ConfigError(f"{audio}: no transcript beside it ({audio.stem}.txt or {audio.stem}.lab)")
-        text = _transcript(transcript.read_text(encoding="utf-8"), str(transcript))
+        text = _transcript(_read_text(transcript), str(transcript))
         key = audio.relative_to(folder).with_suffix("").as_posix()
         items.append((Utterance(key, audio, _duration(audio, str(audio), keep_unreadable), text), str(audio)))
     return items
 
 
 def _tts_text_list(path: Path) -> list[Prompt]:
-    lines = path.read_text(encoding="utf-8").splitlines()
+    lines = _read_text(path).splitlines()
     return [(Prompt(f"{path.stem}-{n:04d}", line.strip()), f"{path}:{n}") for n, line in enumerate(lines, 1)
             if line.strip()]
 
@@ -149,27 +154,53 @@ def _tts_jsonl(path: Path, within: Path | None = None) -> list[Prompt]:
         where = f"{path}:{line_no}"
         text = _transcript(row.get("text"), where)
         reference = _optional_str(row, "reference_audio", where)
-        reference_path = (path.parent / reference).resolve() if reference else None
+        reference_path = _resolved(path.parent, reference, where) if reference else None
         if reference_path and within is not None and within.resolve() not in reference_path.parents:
             raise ConfigError(f"{where}: reference_audio {reference} is outside the upload; upload the voice "
                               "separately")
-        if reference_path and not reference_path.is_file():
+        if reference_path and not _is_file(reference_path, where):
             raise ConfigError(f"{where}: reference_audio {reference} not found (paths are relative to the file)")
         items.append((Prompt(str(row.get("id") or f"{path.stem}-{line_no:04d}"), text, reference_path), where))
     return items
 
 
 def _jsonl_rows(path: Path):
-    for line_no, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+    for line_no, line in enumerate(_read_text(path).splitlines(), 1):
         if not line.strip():
             continue
         try:
-            row = json.loads(line)
-        except json.JSONDecodeError as error:
-            raise ConfigError(f"{path}:{line_no}: not a JSON object ({error.msg}); each line must be one JSON object") from None
+            row = json.loads(line, parse_constant=_refuse_constant)
+        except (ValueError, RecursionError) as error:  # JSONDecodeError, NaN, 5,000-digit numbers, deep nesting
+            reason = error.msg if isinstance(error, json.JSONDecodeError) else str(error)[:80]
+            raise ConfigError(f"{path}:{line_no}: not a JSON object ({reason}); each line must be one JSON object") from None
         if not isinstance(row, dict):
             raise ConfigError(f"{path}:{line_no}: each line must be a JSON object, got {type(row).__name__}")
         yield line_no, row
+
+
+def _read_text(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as error:
+        raise ConfigError(f"{path}: not UTF-8 text (byte {error.start} cannot be decoded); save it as UTF-8") from None
+
+
+def _resolved(folder: Path, relative: str, where: str) -> Path:
+    try:
+        return (folder / relative).resolve()
+    except ValueError:  # a NUL character
+        raise ConfigError(f"{where}: the file name {relative!r} holds a NUL character") from None
+
+
+def _is_file(path: Path, where: str) -> bool:
+    try:
+        return path.is_file()
+    except OSError as error:  # a name too long for the file system
+        raise ConfigError(f"{where}: {path.name[:40]!r}... is not a usable file name ({error.strerror})") from None
+
+
+def _refuse_constant(name: str) -> float:
+    raise ValueError(f"{name} is not a JSON number")
 
 
 def _field(row: dict, name: str, kind: type, where: str):
