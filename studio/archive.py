@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import stat
 import zipfile
+import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -51,7 +52,8 @@ def open_zip(archive: Path, keep: tuple[str, ...], limits: UploadLimits) -> Iter
         with zipfile.ZipFile(archive) as zipped:
             yield zipped, checked_listing(zipped.infolist(), keep, limits)
     except zipfile.BadZipFile:
-        raise UploadError("the upload is not a readable .zip archive; make one with `zip -r data.zip folder/`") from None
+        raise UploadError(f"{Path(archive).name} is not a readable .zip archive; make one with "
+                          "`zip -r data.zip folder/`") from None
 
 
 def checked_listing(infos: list[zipfile.ZipInfo], keep: tuple[str, ...], limits: UploadLimits) -> ZipListing:
@@ -93,8 +95,13 @@ def safe_path(info: zipfile.ZipInfo) -> PurePosixPath:
 
 def read_member(zipped: zipfile.ZipFile, member: Member) -> bytes:
     """A member's bytes, never more than its declared size."""
-    with zipped.open(member.info) as source:
-        data = source.read(member.info.file_size + 1)
+    try:
+        with zipped.open(member.info) as source:
+            data = source.read(member.info.file_size + 1)
+    except (zipfile.BadZipFile, zlib.error, EOFError, RuntimeError, NotImplementedError) as error:
+        # bad CRC or deflate data, a truncated member, a password (RuntimeError), an unknown compression method
+        raise UploadError(f"{member.info.filename} cannot be unpacked ({str(error)[:80]}); zip the files again "
+                          "without a password") from None
     if len(data) > member.info.file_size:
         raise UploadError(f"{member.info.filename} holds more than its declared size; the archive was refused")
     return data

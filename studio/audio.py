@@ -97,7 +97,12 @@ def load_audio(source: str | Path | bytes, limits: Limits | None = None, name: s
     except (soundfile.LibsndfileError, RuntimeError, TypeError) as error:
         reason = str(error).rsplit(": ", 1)[-1].strip(" .")  # libsndfile names the server path first; drop it
         raise AudioError(f"{label}: cannot be read as audio ({reason}). Use WAV, FLAC, OGG/Opus or MP3.") from None
-    return from_array(samples, rate, limits)
+    try:
+        return from_array(samples, rate, limits)
+    except AudioError as error:
+        if name is None:
+            raise
+        raise AudioError(f"{name}: {error}") from None  # which of several files is silent or too short
 
 
 def check(audio: Audio, limits: Limits | None = None) -> Audio:

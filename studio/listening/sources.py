@@ -105,20 +105,22 @@ def from_zip(archive: Path) -> SystemSamples:
                                  "e.g. system_a/utt1.wav and system_b/utt1.wav")
             audio = load_audio(read_member(zipped, member), name=member.info.filename)
             result.setdefault(parts[0], {})[PurePosixPath(parts[1]).stem] = SourceSample(audio)
-    return _checked(result)
+    return _checked(result, Path(archive).name)
 
 
-def _checked(samples: SystemSamples) -> SystemSamples:
+def _checked(samples: SystemSamples, source: str = "") -> SystemSamples:
+    """`samples` when every system has the same items; `source` (an archive's name) starts each message."""
+    where = f"{source}: " if source else ""
     if len(samples) < 2:
-        raise ConfigError(f"a listening test needs at least 2 systems; "
+        raise ConfigError(f"{where}a listening test needs at least 2 systems; "
                           f"got {len(samples)} ({', '.join(samples) or 'none'})")
     items = [set(s) for s in samples.values()]
     common = set.intersection(*items)
     if not common:
-        raise AudioError("the systems share no file names; name each system's files alike (utt1.wav in every folder)")
+        raise AudioError(f"{where}the systems share no file names; name each system's files alike (utt1.wav in every folder)")
     missing = {name: sorted(set(s) - common) for name, s in samples.items() if set(s) != common}
     if missing:
         detail = "; ".join(f"{name} has extra {', '.join(extra[:5])}" for name, extra in missing.items())
-        raise AudioError(f"file names differ between systems ({detail}); every system needs the same file names")
+        raise AudioError(f"{where}file names differ between systems ({detail}); every system needs the same file names")
     return samples
 

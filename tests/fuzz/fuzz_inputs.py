@@ -95,10 +95,10 @@ def mutated(draw: st.DrawFn, document: Any) -> Any:
         return _replaced(document, path, lambda _: _DROP)
     if action == "wrap":
         return _replaced(document, path, lambda old: [old])
-    if action == "duplicate" and path and isinstance(path[-1], int):
+    if action == "duplicate" and path and isinstance(_at(document, path[:-1]), list):
         return _replaced(document, path[:-1], lambda items: items + [items[path[-1]]])
     key, other, value = draw(keys), draw(keys), draw(junk)
-    if action == "rename key" and path and not isinstance(path[-1], int):
+    if action == "rename key" and path and isinstance(_at(document, path[:-1]), dict):
         def rename(parent: dict) -> dict:
             return {key if k == path[-1] else k: v for k, v in parent.items()}
         return _replaced(document, path[:-1], rename)

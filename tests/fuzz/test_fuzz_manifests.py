@@ -68,7 +68,7 @@ _ASR_ROWS = st.sampled_from([
 ])
 
 
-@settings(max_examples=1000)
+@settings(max_examples=700)
 @given(jsonl_bytes(_ASR_ROWS), st.booleans(), st.booleans())
 def test_asr_manifest_loads_or_names_file_and_line(audio_folder, content, keep_unreadable, inside_upload):
     manifest = audio_folder / "manifest.jsonl"
@@ -88,7 +88,7 @@ _TTS_ROWS = st.sampled_from([
 ])
 
 
-@settings(max_examples=700)
+@settings(max_examples=300)
 @given(jsonl_bytes(_TTS_ROWS), st.booleans())
 def test_tts_manifest_loads_or_names_file_and_line(audio_folder, content, inside_upload):
     manifest = audio_folder / "prompts.jsonl"
@@ -102,7 +102,7 @@ def test_tts_manifest_loads_or_names_file_and_line(audio_folder, content, inside
     _assert_wellformed(dataset, within, False)
 
 
-@settings(max_examples=300)
+@settings(max_examples=200)
 @given(st.lists(st.sampled_from(TRICKY_STRINGS) | text, max_size=4).map(lambda ls: "\n".join(ls).encode("utf-8"))
        | st.binary(max_size=100))
 def test_tts_text_list_loads_or_names_the_file(audio_folder, content):
@@ -164,7 +164,7 @@ def _load_folder(files: dict[str, bytes], keep_unreadable: bool) -> None:
         _assert_wellformed(dataset, root, keep_unreadable)
 
 
-@settings(max_examples=600)
+@settings(max_examples=500)
 @given(librispeech_folder(), st.booleans())
 def test_librispeech_folder_loads_or_names_the_file(files, keep_unreadable):
     _load_folder(files, keep_unreadable)

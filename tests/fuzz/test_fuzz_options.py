@@ -71,7 +71,7 @@ def _assert_parsed(options, options_type: type, defaults) -> None:
     assert options_from_text(options_type, options_to_text(options, defaults), defaults=defaults) == options
 
 
-@settings(max_examples=1500)
+@settings(max_examples=1000)
 @given(TEXT_CASES)
 def test_name_value_text_parses_or_names_the_option(case):
     (owner, options_type, defaults), text = case
@@ -94,7 +94,7 @@ def option_mapping(draw: st.DrawFn, options_type: type) -> dict:
     return draw(st.dictionaries(names, values, max_size=4))
 
 
-@settings(max_examples=1500)
+@settings(max_examples=1000)
 @given(MAPPING_CASES)
 def test_option_mapping_parses_or_names_the_option(case):
     (owner, options_type, defaults), mapping = case

@@ -49,7 +49,7 @@ def _assert_finite(values) -> None:
         assert not (isinstance(value, float) and not math.isfinite(value)), f"{value} was accepted"
 
 
-@settings(max_examples=1200)
+@settings(max_examples=1000)
 @given(yaml_bytes(st.sampled_from(_EVAL_CONFIGS)))
 def test_eval_config_loads_or_names_file_and_line(folder, content):
     path = folder / "eval.yaml"
@@ -78,7 +78,7 @@ _ZOO_CONFIGS = [{"bundled": bundled, "models": models} for bundled in (True, Fal
                 for models in (_ZOO_MODELS, _ZOO_MODELS[1:3], [_ZOO_MODELS[0], dict(_ZOO_MODELS[0])])]
 
 
-@settings(max_examples=1200)
+@settings(max_examples=1000)
 @given(yaml_bytes(st.sampled_from(_ZOO_CONFIGS)))
 def test_model_config_reads_or_names_the_file(folder, content):
     path = folder / "studio.yaml"
