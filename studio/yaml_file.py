@@ -14,7 +14,6 @@ import yaml
 
 from studio.errors import ConfigError
 
-
 _MAX_INT_BITS = 14_000  # about 4,200 digits: Python refuses to print longer integers (sys.get_int_max_str_digits)
 
 

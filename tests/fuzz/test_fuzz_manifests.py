@@ -20,7 +20,8 @@ from hypothesis import strategies as st
 
 from studio.errors import ConfigError
 from studio.evaluation.datasets import Dataset, Prompt, Utterance, load_dataset
-from tests.fuzz.fuzz_inputs import DANGEROUS_STRINGS, TRICKY_STRINGS, jsonl_bytes, near_valid, text
+from tests.fuzz.fuzz_inputs import (DANGEROUS_STRINGS, TRICKY_STRINGS, jsonl_bytes, near_valid,
+                                    text)
 
 
 def _wav(seconds: float = 0.2) -> bytes:

@@ -86,14 +86,6 @@ def test_name_value_text_parses_or_names_the_option(case):
     _assert_parsed(options, options_type, defaults)
 
 
-@st.composite
-def option_mapping(draw: st.DrawFn, options_type: type) -> dict:
-    fields = _field_values(options_type)
-    names = st.sampled_from(sorted(fields)) | keys if fields else keys
-    values = st.sampled_from([v for vs in fields.values() for v in vs] or [1]) | numbers | junk
-    return draw(st.dictionaries(names, values, max_size=4))
-
-
 @settings(max_examples=1000)
 @given(MAPPING_CASES)
 def test_option_mapping_parses_or_names_the_option(case):
