@@ -1,6 +1,7 @@
 """The one reader of YAML files (evaluation configs, `studio.yaml`): safe-loaded, every failure a `ConfigError`.
 
-PyYAML raises more than `YAMLError` on odd input: its safe constructors let `KeyError` (`!!bool maybe`),
+A key written twice in one mapping is refused (PyYAML would keep the last one silently). PyYAML raises more
+than `YAMLError` on odd input: its safe constructors let `KeyError` (`!!bool maybe`),
 `ValueError` (an integer of 5,000 digits, `!!timestamp 2001-13-45`), `TypeError` and the like escape, and
 deep nesting hits the recursion limit. Here each of them becomes a `ConfigError` naming the file and the line.
 """
@@ -19,6 +20,17 @@ _MAX_INT_BITS = 14_000  # about 4,200 digits: Python refuses to print longer int
 
 class _Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # libyaml's parser when PyYAML was built with it
     """A safe loader whose value errors carry the offending node's line, like its syntax errors do."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict:
+        seen = set()
+        for key_node, _ in node.value:  # PyYAML keeps the last of two equal keys and drops the first silently
+            if isinstance(key_node, yaml.ScalarNode) and key_node.tag != "tag:yaml.org,2002:merge":
+                if (key_node.tag, key_node.value) in seen:
+                    raise yaml.constructor.ConstructorError(
+                        None, None, f"the key {key_node.value[:40]!r} appears twice in one mapping; keep one",
+                        key_node.start_mark)
+                seen.add((key_node.tag, key_node.value))
+        return super().construct_mapping(node, deep)
 
     def construct_object(self, node: yaml.Node, deep: bool = False) -> Any:
         try:

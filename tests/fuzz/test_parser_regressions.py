@@ -56,6 +56,7 @@ def test_option_text_refuses_overflowing_and_non_finite_numbers(text):
     ("datasets: [{path: x, 1: a, b: c}]\nsystems: [pocketsphinx]\n", ":1: unknown dataset key 1"),
     ("datasets: [x]\nsystems: [{adapter: pocketsphinx, 1: a, b: c}]\n", ":2: unknown system key 1"),
     ('datasets: ["a\\0b"]\nsystems: [pocketsphinx]\n', ":1: the dataset path 'a\\\\x00b' holds a NUL"),
+    (DATASET_AND_SYSTEM + "systems: [whisper-tiny.en]\n", ":3: not valid YAML \\(the key 'systems' appears twice"),
 ])
 def test_eval_config_errors_name_file_and_line(tmp_path, registry, body, message):
     path = tmp_path / "eval.yaml"
