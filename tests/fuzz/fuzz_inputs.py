@@ -32,10 +32,11 @@ SCALARS = (None, True, False) + NUMBERS + TRICKY_STRINGS
 _NESTED = ([], {}, [None], [[[]]], {"": None}, {None: 1}, {1: "a", "b": 2}, {True: []}, [1, "a", None],
            {"path": {"path": "x"}}, [{"id": "a"}, {"id": "a"}], {"a": [1, {"b": math.nan}]}, ["x" * 300])
 text = st.text(st.characters(codec="utf-8"), max_size=12)
-tricky_text = st.sampled_from(DANGEROUS_STRINGS) | st.sampled_from(TRICKY_STRINGS) | text
+tricky_text = st.sampled_from(DANGEROUS_STRINGS) | st.sampled_from(DANGEROUS_STRINGS) | st.sampled_from(TRICKY_STRINGS) | text
 numbers = st.sampled_from(NUMBERS) | st.sampled_from(NUMBERS) | st.integers() | st.floats()
 scalars = st.sampled_from(SCALARS) | text
-keys = st.sampled_from(TRICKY_STRINGS[:30] + (0, 1, -1, True, False, None, 1.5)) | text
+_NON_TEXT_KEYS = st.sampled_from((0, 1, -1, True, False, None, 1.5))  # YAML keys need not be strings
+keys = st.sampled_from(TRICKY_STRINGS[:30]) | _NON_TEXT_KEYS | text
 junk = scalars | st.sampled_from(_NESTED)
 
 
@@ -97,7 +98,7 @@ def mutated(draw: st.DrawFn, document: Any) -> Any:
         return _replaced(document, path, lambda old: [old])
     if action == "duplicate" and path and isinstance(_at(document, path[:-1]), list):
         return _replaced(document, path[:-1], lambda items: items + [items[path[-1]]])
-    key, other, value = draw(keys), draw(keys), draw(junk)
+    key, other, value = draw(keys), draw(_NON_TEXT_KEYS), draw(junk)  # two unknown keys, text and not, side by side
     if action == "rename key" and path and isinstance(_at(document, path[:-1]), dict):
         def rename(parent: dict) -> dict:
             return {key if k == path[-1] else k: v for k, v in parent.items()}
