@@ -41,8 +41,9 @@ def tone_folders(root: Path, systems: dict[str, float], items: int = 2,
     return folders
 
 
-def make_service(data_dir: Path, clock=None, admin_token: str | None = None) -> ListeningService:
-    store = Store(ListeningSettings(data_dir=data_dir, admin_token=admin_token))
+def make_service(data_dir: Path, clock=None, admin_token: str | None = None,
+                 database_url: str = "") -> ListeningService:
+    store = Store(ListeningSettings(data_dir=data_dir, database_url=database_url, admin_token=admin_token))
     return ListeningService(store, clock) if clock else ListeningService(store)
 
 
