@@ -354,11 +354,9 @@ class ListeningService:
             if test.kind == "mushra":
                 raise ListeningError("this is a MUSHRA test: rate every sample with its slider, then submit the "
                                      "ratings")
-            if _is_retry(_vote_at(session, rater, position), answer, (), position):
+            assignment = self._to_answer(session, rater, test, position, answer, ())
+            if assignment is None:
                 return
-            if test.status != "open":
-                raise ListeningError(f"the listening test {test.name!r} was closed; it takes no more votes")
-            assignment = self._served(session, rater, position)
             sides = _heard_all(assignment, test.kind, "voting")
             value = canonical_value(test.kind, answer, assignment.swapped)  # type: ignore[arg-type]
             self._add_vote(session, rater, assignment, sides, answer, value, ())
@@ -371,11 +369,9 @@ class ListeningService:
             rater, test = self._rater(session, token)
             if test.kind != "mushra":
                 raise ListeningError(f"{kind_info(test.kind).title} trials take one answer, not slider ratings")
-            if _is_retry(_vote_at(session, rater, position), "ratings", ratings, position):
+            assignment = self._to_answer(session, rater, test, position, "ratings", ratings)
+            if assignment is None:
                 return
-            if test.status != "open":
-                raise ListeningError(f"the listening test {test.name!r} was closed; it takes no more votes")
-            assignment = self._served(session, rater, position)
             sides = _heard_all(assignment, test.kind, "rating")
             order = assignment.stimuli
             if len(ratings) != len(order):
@@ -504,13 +500,26 @@ class ListeningService:
                               .where(AssignmentRow.rater_id == rater.id, AssignmentRow.trial_id.not_in(voted))
                               .order_by(AssignmentRow.position).limit(1))
 
-    def _served(self, session: Session, rater: RaterRow, position: int | None = None) -> AssignmentRow:
-        assignment = self._current(session, rater)
+    def _to_answer(self, session: Session, rater: RaterRow, test: TestRow, position: int | None, answer: str,
+                   ratings: Sequence[float]) -> AssignmentRow | None:
+        """The assignment a vote for trial `position` answers, or None when the vote is a retry of one the
+        database already holds. The current trial is read first: once it has moved past `position`, the
+        vote that moved it is committed and visible to the next read (also under read-committed isolation)."""
+        current = self._current(session, rater)
+        if position is not None and (current is None or current.position != position):
+            if _is_retry(_vote_at(session, rater, position), answer, ratings, position):
+                return None
+            if current is not None:
+                raise ListeningError(f"this vote is for trial {position} but your current trial is "
+                                     f"{current.position}; reload the page to see it")
+        if test.status != "open":
+            raise ListeningError(f"the listening test {test.name!r} was closed; it takes no more votes")
+        return self._served(session, rater, current)
+
+    def _served(self, session: Session, rater: RaterRow, assignment: AssignmentRow | None = None) -> AssignmentRow:
+        assignment = assignment or self._current(session, rater)
         if assignment is None:
             raise ListeningError("you have rated every trial of this test; thank you")
-        if position is not None and position != assignment.position:
-            raise ListeningError(f"this vote is for trial {position} but your current trial is "
-                                 f"{assignment.position}; reload the page to see it")
         if assignment.served_at is None:
             raise ListeningError("this trial has not been served yet; load it before playing or voting")
         return assignment
