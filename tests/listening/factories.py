@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import socket
 from pathlib import Path
 
@@ -93,6 +94,12 @@ def launch_listen_tab(service: ListeningService):
     demo.queue(default_concurrency_limit=8)
     _, url, _ = demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True)
     return demo, url
+
+
+def trial_number(progress: str) -> int | None:
+    """The trial a rater page shows, read from its progress line ("... trial 2 of 5"); None when done."""
+    found = re.search(r"trial (\d+) of", progress)
+    return int(found.group(1)) if found else None
 
 
 MUSHRA_RATE = 24000  # high enough for both anchors (7 kHz < 12 kHz Nyquist)
