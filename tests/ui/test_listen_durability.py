@@ -37,8 +37,9 @@ RATERS = 50
 SYSTEMS = {"low": 0.2, "mid": 0.3, "high": 0.4}  # 3 pairs x 2 items = 6 trials per rater, no attention checks
 KILL_AFTER_VOTES = 100  # acknowledged votes before the server is killed: a third of the test
 LISTEN_SECONDS = 2 * TONE_SECONDS + 0.05  # both sides, one after the other
-START_SECONDS = 240  # an app start-up on a busy machine
-OUTAGE_SECONDS = 400  # how long a rater keeps resending a call before giving up
+START_SECONDS = 600  # an app start-up on a busy machine
+START_ATTEMPTS = 3  # Gradio quits at start-up when its own 3 s self-check times out on an overloaded machine
+OUTAGE_SECONDS = 700  # how long a rater keeps resending a call before giving up
 ANSWERS = ("A", "B", "No preference")
 
 
@@ -55,8 +56,18 @@ class App:
         self.logs = logs
         self.starts = 0
         self.process: subprocess.Popen | None = None
+        self.up = threading.Event()  # raters wait on it while the server is down instead of hammering the port
+        self.abandoned = False  # the test failed: raters stop resending
 
     def start(self) -> None:
+        """Start app.py and wait until it answers, starting it again if it quits on the way, as a process
+        supervisor (a Space, systemd) would."""
+        for _ in range(START_ATTEMPTS):
+            if self._start_once():
+                return
+        pytest.fail(f"app.py quit at start-up {START_ATTEMPTS} times: {self.log_tail()}")
+
+    def _start_once(self) -> bool:
         self.starts += 1
         log = open(self.logs / f"app-{self.starts}.log", "w")
         self.process = subprocess.Popen([sys.executable, "app.py"], cwd=ROOT, env=self.env, stdout=log,
@@ -64,21 +75,29 @@ class App:
         deadline = time.monotonic() + START_SECONDS
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                pytest.fail(f"app.py exited with {self.process.returncode}: {self.log_tail()}")
+                return False
             try:
                 with urllib.request.urlopen(self.url + "config", timeout=5) as reply:
                     if reply.status == 200:
-                        return
+                        self.up.set()
+                        return True
             except OSError:
                 time.sleep(0.5)
         pytest.fail(f"app.py did not answer within {START_SECONDS} s: {self.log_tail()}")
 
     def kill(self) -> None:
         """SIGKILL: no shutdown hook, no flush, as when a machine or container dies."""
+        self.up.clear()
         self.process.send_signal(signal.SIGKILL)
         self.process.wait()
 
+    def abandon(self) -> None:
+        """The test failed: raters stop resending."""
+        self.abandoned = True
+        self.up.set()
+
     def stop(self) -> None:
+        self.abandon()
         if self.process is not None and self.process.poll() is None:
             self.process.terminate()
             self.process.wait(timeout=30)
@@ -90,8 +109,8 @@ class App:
 class Rater:
     """One rater's browser, driven through the API: keeps its token and resends a call an outage cut off."""
 
-    def __init__(self, url: str, number: int):
-        self.url, self.number = url, number
+    def __init__(self, app: App, number: int):
+        self.app, self.url, self.number = app, app.url, number
         self.client: Client | None = None
         self.token: str | None = None
         self.acknowledged: list[tuple[int, str]] = []  # (trial number, answer) the app confirmed
@@ -110,10 +129,11 @@ class Rater:
                     raise  # the app refused the call: a real failure, never retried
             except Exception:  # connection refused, reset or ended while the server is down
                 pass
-            if time.monotonic() > deadline:
+            if time.monotonic() > deadline or self.app.abandoned:
                 raise TimeoutError(f"rater {self.number}: {api_name} failed for {OUTAGE_SECONDS} s")
             self.client, self.resent = None, self.resent + 1
             time.sleep(0.5)
+            self.app.up.wait(OUTAGE_SECONDS)
 
     def join(self, test_id: str) -> str:
         self.token, progress, *_ = self.call(None, test_id, f"rater-{self.number}", api_name="/listen_join")
@@ -151,20 +171,24 @@ def test_fifty_raters_lose_and_duplicate_no_vote_when_the_app_is_killed_and_rest
     app = App(tmp_path / "data", tmp_path / "results", tmp_path)
     app.start()
     acknowledged = Counter()
-    raters = [Rater(app.url, n) for n in range(RATERS)]
+    raters = [Rater(app, n) for n in range(RATERS)]
     try:
         with ThreadPoolExecutor(RATERS) as pool:
-            first_trials = list(pool.map(lambda rater: rater.join(made.id), raters))
-            running = [pool.submit(rater.rate_to_the_end, progress, acknowledged)
-                       for rater, progress in zip(raters, first_trials)]
-            while acknowledged.value < KILL_AFTER_VOTES and not any(r.done() for r in running):
-                time.sleep(0.05)
-            killed_at = acknowledged.value
-            app.kill()
-            time.sleep(1.0)  # calls in flight fail; raters start resending
-            app.start()
-            for finished in running:
-                finished.result()
+            try:
+                first_trials = list(pool.map(lambda rater: rater.join(made.id), raters))
+                running = [pool.submit(rater.rate_to_the_end, progress, acknowledged)
+                           for rater, progress in zip(raters, first_trials)]
+                while acknowledged.value < KILL_AFTER_VOTES and not any(r.done() for r in running):
+                    time.sleep(0.05)
+                killed_at = acknowledged.value
+                app.kill()
+                time.sleep(1.0)  # calls in flight fail; raters start resending
+                app.start()
+                for finished in running:
+                    finished.result()
+            except BaseException:
+                app.abandon()  # else the pool waits for raters resending to a server that will not come
+                raise
         exporter = Client(app.url, verbose=False, httpx_kwargs={"timeout": 120})
         votes_csv, board_csv = exporter.predict("", made.id, True, api_name="/listen_export")
     finally:
