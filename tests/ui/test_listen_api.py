@@ -31,7 +31,7 @@ def listen_app(tmp_path):
 
 def rate_through_the_api(url: str, test_id: str, rater: int) -> int:
     """One rater's session as a browser would drive it; returns the votes the app accepted."""
-    client = Client(url, verbose=False, download_files=False)
+    client = Client(url, verbose=False, download_files=False, httpx_kwargs={"timeout": 120})  # 24 at once: slow /info
     token, progress, *_ = client.predict(None, test_id, f"rater-{rater}", api_name="/listen_join")
     votes = 0
     while "done" not in progress:
