@@ -45,6 +45,29 @@ def piper_speech(registry) -> list[tuple[str, Audio]]:
     return [(text, piper.synthesize(text, options).audio) for text in SENTENCES]
 
 
+@pytest.fixture(scope="session")
+def postgres_cluster():
+    """A throwaway PostgreSQL server for this run (see tests/postgres.py); skipped without the binaries."""
+    from tests.postgres import Cluster, binaries
+
+    bin_dir = binaries()
+    if bin_dir is None:
+        pytest.skip("PostgreSQL is not installed (no initdb/pg_ctl on PATH or in /usr/lib/postgresql/*/bin): "
+                    "apt-get install postgresql; scripts/test.sh does so as root or with sudo")
+    pytest.importorskip("psycopg", reason="the PostgreSQL driver psycopg (requirements.txt) is not installed")
+    cluster = Cluster(bin_dir)
+    yield cluster
+    cluster.stop()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request) -> str:
+    """STUDIO_DATABASE_URL for one test: '' (SQLite in the data folder), then a fresh PostgreSQL database."""
+    if request.param == "sqlite":
+        return ""
+    return request.getfixturevalue("postgres_cluster").database()
+
+
 def tone(seconds: float = 1.0, rate: int = 16000, freq: float = 440.0, amplitude: float = 0.3) -> Audio:
     """A sine tone: non-silent audio that holds no speech."""
     t = np.arange(int(seconds * rate)) / rate

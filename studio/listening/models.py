@@ -6,7 +6,7 @@ A rater's secret token is stored only as its SHA-256 hash.
 
 from __future__ import annotations
 
-from sqlalchemy import Boolean, Float, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import Boolean, Float, ForeignKey, Integer, String, Text, UniqueConstraint, false
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 
@@ -28,6 +28,8 @@ class TestRow(Base):
     max_failed_checks: Mapped[int] = mapped_column(Integer)
     min_listen_ratio: Mapped[float] = mapped_column(Float)
     max_rushed_fraction: Mapped[float] = mapped_column(Float)
+    # added after the first release: the server default fills the rows of databases made before it
+    leaderboard_hidden: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
     systems: Mapped[list[SystemRow]] = relationship(back_populates="test", cascade="all, delete-orphan",
                                                     order_by="SystemRow.position")
@@ -126,6 +128,8 @@ class VoteRow(Base):
 
     rater: Mapped[RaterRow] = relationship()
     trial: Mapped[TrialRow] = relationship()
+    ratings: Mapped[list[StimulusRatingRow]] = relationship(order_by="StimulusRatingRow.position",
+                                                            viewonly=True)  # MUSHRA only
 
 
 class DesignRow(Base):

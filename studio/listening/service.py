@@ -1,7 +1,9 @@
 """The listening-test service: create tests, serve blind trials to raters, take votes, rank systems.
 
-Everything a rater does goes through a secret token made here and kept by the server (the
-page holds it in server-side session state), so one browser cannot vote as another rater.
+Everything a rater does goes through a secret token made here (the page keeps it in the browser,
+so a reload resumes at the next trial), so one browser cannot vote as another rater. A vote names
+the trial it answers (its position), which makes it idempotent: a retry of a vote the server
+already took (a lost reply, a restart) is acknowledged, never counted twice.
 "Must play to the end" is enforced here, not only in the page: a side counts as played only
 when its end is reported no sooner than the sample's duration after the trial was served,
 and a vote is refused until every side has been played. A MUSHRA trial's sides are its labelled
@@ -103,11 +105,12 @@ class TestSummary:
     votes: int
     target_lufs: float
     trials_per_rater: int | None = None  # None: every trial; else the balanced subset size (checks on top)
+    leaderboard_hidden: bool = False  # True: only the admin sees the leaderboard until the test is closed
 
 
 @dataclass(frozen=True)
 class RaterSession:
-    token: str  # the secret that identifies this rater; keep it server-side
+    token: str  # the secret that identifies this rater; only their browser keeps it
     test_id: str
     test_name: str
     kind: Kind
@@ -181,6 +184,13 @@ class ListeningService:
             self._test(session, test_id).status = "closed"
         return self.summary(test_id)
 
+    def hide_leaderboard(self, test_id: str, hidden: bool, admin_token: str | None = None) -> TestSummary:
+        """Hide the leaderboard from everyone without the admin token until the test is closed (or show it)."""
+        self.check_admin(admin_token)
+        with self.store.transaction() as session:
+            self._test(session, test_id).leaderboard_hidden = hidden
+        return self.summary(test_id)
+
     def delete_test(self, test_id: str, admin_token: str | None = None) -> None:
         """Remove the test, its votes and its audio files for good."""
         self.check_admin(admin_token)
@@ -194,7 +204,7 @@ class ListeningService:
         """votes.csv (every vote, flagged raters and attention checks included) and leaderboard.csv."""
         self.check_admin(admin_token)
         records = self.vote_records(test_id)
-        board = self.leaderboard(test_id, include_flagged)
+        board = self.leaderboard(test_id, include_flagged, admin_token=admin_token)
         folder = folder or self._folder("exports") / f"{test_id}-{int(self.clock())}"
         return write_export(records, board, folder)
 
@@ -214,7 +224,7 @@ class ListeningService:
             return TestSummary(test.id, test.name, test.kind, test.status,  # type: ignore[arg-type]
                                tuple(s.name for s in test.systems), items or 0, _count(session, TrialRow, test_id),
                                _count(session, RaterRow, test_id), _count(session, VoteRow, test_id), test.target_lufs,
-                               design.trials_per_rater if design else None)
+                               design.trials_per_rater if design else None, test.leaderboard_hidden)
 
     def vote_records(self, test_id: str) -> list[VoteRecord]:
         """Every vote of the test, oldest first, as statistics and the export read them."""
@@ -244,19 +254,19 @@ class ListeningService:
                 for vote, trial, swapped, name_a, name_b in rows
             ]
 
-    def leaderboard(self, test_id: str, include_flagged: bool = False,
-                    options: StatsOptions = StatsOptions()) -> Leaderboard:
-        records = self.vote_records(test_id)
-        return leaderboard(records, test_id, self.summary(test_id).kind, include_flagged, options)
+    def leaderboard(self, test_id: str, include_flagged: bool = False, options: StatsOptions = StatsOptions(),
+                    admin_token: str | None = None) -> Leaderboard:
+        kind = self._visible_kind(test_id, admin_token)
+        return leaderboard(self.vote_records(test_id), test_id, kind, include_flagged, options)
 
     def rater_quality(self, test_id: str) -> dict[int, RaterQuality]:
         return rater_quality(self.vote_records(test_id))
 
-    def results(self, test_id: str, include_flagged: bool = False,
-                options: StatsOptions = StatsOptions()) -> TestResults:
+    def results(self, test_id: str, include_flagged: bool = False, options: StatsOptions = StatsOptions(),
+                admin_token: str | None = None) -> TestResults:
         """Everything the results view shows, from one read of the votes."""
+        kind = self._visible_kind(test_id, admin_token)
         records = self.vote_records(test_id)
-        kind = self.summary(test_id).kind
         used = counted(records, include_flagged)
         return TestResults(leaderboard(records, test_id, kind, include_flagged, options), rater_quality(records),
                            coverage(records, kind), per_item(used, kind, options) if kind != "ab" else None,
@@ -292,6 +302,13 @@ class ListeningService:
                 self._shuffle_stimuli(session, assignments)
             return RaterSession(token, test.id, test.name, test.kind, len(trial_ids))  # type: ignore[arg-type]
 
+    def resume(self, token: str) -> RaterSession:
+        """The rater behind a token kept by their browser: after a reload they go on where they stopped."""
+        with self.store.transaction() as session:
+            rater, test = self._rater(session, token)
+            trials = _count_assignments(session, rater)
+            return RaterSession(token, test.id, test.name, test.kind, trials)  # type: ignore[arg-type]
+
     def current_trial(self, token: str) -> TrialView | None:
         """The rater's next unvoted trial (its serving time is recorded once), or None when all are done."""
         with self.store.transaction() as session:
@@ -301,13 +318,12 @@ class ListeningService:
                 return None
             if assignment.served_at is None:
                 assignment.served_at = self.clock()
-            total = session.scalar(select(func.count()).select_from(AssignmentRow)
-                                   .where(AssignmentRow.rater_id == rater.id))
+            total = _count_assignments(session, rater)
             sides = _sides(assignment, test.kind)
             info = kind_info(test.kind)
             position, paths, text = assignment.position, [s.sample.path for s in sides], sides[0].sample.text
         # Files are read after the commit, so a rater's download never holds the database's write lock.
-        return TrialView(position, total or 0, test.kind, info.question,  # type: ignore[arg-type]
+        return TrialView(position, total, test.kind, info.question,  # type: ignore[arg-type]
                          info.choices, tuple(self._load(path) for path in paths), text,
                          tuple(s.name for s in sides))
 
@@ -330,54 +346,64 @@ class ListeningService:
                 setattr(side.holder, side.attribute, self.clock())
             return tuple(s.name for s in _sides(assignment, test.kind) if s.played_at is not None)
 
-    def vote(self, token: str, answer: str) -> None:
-        """The rater's answer to their current trial; refused until every side was played to the end."""
+    def vote(self, token: str, answer: str, position: int | None = None) -> None:
+        """The rater's answer to trial `position` (None: their current trial); refused until every side was
+        played to the end. Sending the same answer to a trial already answered is a retry: accepted, not counted."""
         with self.store.transaction() as session:
             rater, test = self._rater(session, token)
-            if test.status != "open":
-                raise ListeningError(f"the listening test {test.name!r} was closed; it takes no more votes")
             if test.kind == "mushra":
                 raise ListeningError("this is a MUSHRA test: rate every sample with its slider, then submit the "
                                      "ratings")
-            assignment = self._served(session, rater)
+            assignment = self._to_answer(session, rater, test, position, answer, ())
+            if assignment is None:
+                return
             sides = _heard_all(assignment, test.kind, "voting")
             value = canonical_value(test.kind, answer, assignment.swapped)  # type: ignore[arg-type]
-            self._add_vote(session, rater, assignment, sides, answer, value)
+            self._add_vote(session, rater, assignment, sides, answer, value, ())
 
-    def rate(self, token: str, ratings: Sequence[float]) -> None:
-        """A MUSHRA rater's 0..100 ratings of the current trial's stimuli, in the order shown to them;
-        refused until the reference and every stimulus were played to the end."""
+    def rate(self, token: str, ratings: Sequence[float], position: int | None = None) -> None:
+        """A MUSHRA rater's 0..100 ratings of trial `position`'s stimuli (None: the current trial), in the order
+        shown to them; refused until the reference and every stimulus were played to the end. The same ratings
+        sent again for a trial already rated are a retry: accepted, not counted."""
         with self.store.transaction() as session:
             rater, test = self._rater(session, token)
             if test.kind != "mushra":
                 raise ListeningError(f"{kind_info(test.kind).title} trials take one answer, not slider ratings")
-            if test.status != "open":
-                raise ListeningError(f"the listening test {test.name!r} was closed; it takes no more votes")
-            assignment = self._served(session, rater)
+            assignment = self._to_answer(session, rater, test, position, "ratings", ratings)
+            if assignment is None:
+                return
             sides = _heard_all(assignment, test.kind, "rating")
             order = assignment.stimuli
             if len(ratings) != len(order):
                 raise ConfigError(f"this trial has {len(order)} samples but {len(ratings)} ratings came; "
                                   "rate every sample")
             values = [mushra_rating(v, f"the rating of sample {o.position}") for o, v in zip(order, ratings)]
-            vote = self._add_vote(session, rater, assignment, sides, "ratings", 0.0)
-            session.add_all(StimulusRatingRow(vote_id=vote.id, stimulus_id=o.stimulus_id, position=o.position,
-                                              value=v) for o, v in zip(order, values))
+            self._add_vote(session, rater, assignment, sides, "ratings", 0.0, values, order)
 
     # --- internals ---------------------------------------------------------------------------
 
     def _add_vote(self, session: Session, rater: RaterRow, assignment: AssignmentRow, sides: list[_Side],
-                  answer: str, value: float) -> VoteRow:
+                  answer: str, value: float, ratings: Sequence[float],
+                  order: Sequence[StimulusOrderRow] = ()) -> None:
+        """Insert the vote (and its MUSHRA ratings). Two copies of one vote racing each other (a retry sent
+        while the first is still in flight) meet at the unique constraint: the loser is a retry if it
+        carries the same answer, else refused."""
         now = self.clock()
         vote = VoteRow(test_id=rater.test_id, rater_id=rater.id, trial_id=assignment.trial_id, answer=answer,
                        value=value, listen_seconds=now - (assignment.served_at or now),
                        audio_seconds=sum(s.sample.duration for s in sides), created_at=now)
-        session.add(vote)
         try:
-            session.flush()
+            with session.begin_nested():  # a savepoint: PostgreSQL's transaction stays usable after the clash
+                session.add(vote)
+                session.flush()
         except IntegrityError:
+            earlier = session.scalar(select(VoteRow).where(VoteRow.rater_id == rater.id,
+                                                           VoteRow.trial_id == assignment.trial_id))
+            if _is_retry(earlier, answer, ratings, assignment.position):
+                return
             raise ListeningError("this trial already has your vote; each rater votes once per trial") from None
-        return vote
+        session.add_all(StimulusRatingRow(vote_id=vote.id, stimulus_id=o.stimulus_id, position=o.position,
+                                          value=v) for o, v in zip(order, ratings))
 
     def _shuffle_stimuli(self, session: Session, assignments: list[AssignmentRow]) -> None:
         """MUSHRA: each rater sees each trial's stimuli in their own random order."""
@@ -474,13 +500,40 @@ class ListeningService:
                               .where(AssignmentRow.rater_id == rater.id, AssignmentRow.trial_id.not_in(voted))
                               .order_by(AssignmentRow.position).limit(1))
 
-    def _served(self, session: Session, rater: RaterRow) -> AssignmentRow:
-        assignment = self._current(session, rater)
+    def _to_answer(self, session: Session, rater: RaterRow, test: TestRow, position: int | None, answer: str,
+                   ratings: Sequence[float]) -> AssignmentRow | None:
+        """The assignment a vote for trial `position` answers, or None when the vote is a retry of one the
+        database already holds. The current trial is read first: once it has moved past `position`, the
+        vote that moved it is committed and visible to the next read (also under read-committed isolation)."""
+        current = self._current(session, rater)
+        if position is not None and (current is None or current.position != position):
+            if _is_retry(_vote_at(session, rater, position), answer, ratings, position):
+                return None
+            if current is not None:
+                raise ListeningError(f"this vote is for trial {position} but your current trial is "
+                                     f"{current.position}; reload the page to see it")
+        if test.status != "open":
+            raise ListeningError(f"the listening test {test.name!r} was closed; it takes no more votes")
+        return self._served(session, rater, current)
+
+    def _served(self, session: Session, rater: RaterRow, assignment: AssignmentRow | None = None) -> AssignmentRow:
+        assignment = assignment or self._current(session, rater)
         if assignment is None:
             raise ListeningError("you have rated every trial of this test; thank you")
         if assignment.served_at is None:
             raise ListeningError("this trial has not been served yet; load it before playing or voting")
         return assignment
+
+    def _visible_kind(self, test_id: str, admin_token: str | None) -> Kind:
+        """The test's kind, once it is clear the caller may see its leaderboard."""
+        summary = self.summary(test_id)
+        if summary.leaderboard_hidden and summary.status == "open":
+            try:
+                self.check_admin(admin_token)
+            except AdminOnly:
+                raise ListeningError(f"the leaderboard of {summary.name!r} is hidden until the test is closed"
+                                     ) from None
+        return summary.kind
 
     def _load(self, relative_path: str) -> Audio:
         """A sample with fresh ±1 LSB dither (inaudible, about -90 dBFS): each serving is a different
@@ -500,6 +553,32 @@ class ListeningService:
 
 def _count(session: Session, model: type[TrialRow | RaterRow | VoteRow], test_id: str) -> int:
     return session.scalar(select(func.count()).select_from(model).where(model.test_id == test_id)) or 0
+
+
+def _count_assignments(session: Session, rater: RaterRow) -> int:
+    return session.scalar(select(func.count()).select_from(AssignmentRow)
+                          .where(AssignmentRow.rater_id == rater.id)) or 0
+
+
+def _vote_at(session: Session, rater: RaterRow, position: int | None) -> VoteRow | None:
+    """The rater's vote on the trial at `position` in their order, if they cast one."""
+    if position is None:
+        return None
+    return session.scalar(select(VoteRow).join(AssignmentRow, (AssignmentRow.rater_id == VoteRow.rater_id)
+                                               & (AssignmentRow.trial_id == VoteRow.trial_id))
+                          .where(VoteRow.rater_id == rater.id, AssignmentRow.position == position))
+
+
+def _is_retry(earlier: VoteRow | None, answer: str, ratings: Sequence[float], position: int | None = None) -> bool:
+    """True when `earlier` is this very vote sent before (same answer, same MUSHRA ratings);
+    refused when the rater already voted differently on that trial."""
+    if earlier is None:
+        return False
+    stored = [r.value for r in sorted(earlier.ratings, key=lambda r: r.position)]
+    if earlier.answer != answer or stored != [float(v) for v in ratings]:
+        where = f"trial {position}" if position is not None else "this trial"
+        raise ListeningError(f"{where} already has your vote ({earlier.answer}); each rater votes once per trial")
+    return True
 
 
 def _hash(token: str) -> str:

@@ -11,8 +11,9 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
-from sqlalchemy import create_engine, event
+from sqlalchemy import create_engine, event, inspect
 from sqlalchemy.engine import Engine
+from sqlalchemy.schema import CreateColumn
 from sqlalchemy.exc import ArgumentError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -32,6 +33,7 @@ class Store:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self.engine = _engine(settings.url)
         Base.metadata.create_all(self.engine)
+        add_missing_columns(self.engine)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
 
     @contextmanager
@@ -42,6 +44,24 @@ class Store:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+def add_missing_columns(engine: Engine) -> None:
+    """Add the columns a newer model has and an existing database lacks (`create_all` only makes
+    missing tables). Hand-written rather than Alembic: the schema has only ever grown by additive
+    columns, each nullable or with a server default, which one ALTER TABLE per column covers."""
+    with engine.begin() as connection:
+        inspector = inspect(connection)
+        for table in Base.metadata.sorted_tables:
+            present = {column["name"] for column in inspector.get_columns(table.name)}
+            for column in table.columns:
+                if column.name in present:
+                    continue
+                if not (column.nullable or column.server_default is not None):
+                    raise ConfigError(f"the database lacks {table.name}.{column.name}, which has no default to "
+                                      "fill existing rows; export the tests and start a fresh database")
+                ddl = CreateColumn(column).compile(dialect=engine.dialect)
+                connection.exec_driver_sql(f"ALTER TABLE {table.name} ADD COLUMN {ddl}")
 
 
 def _engine(url: str) -> Engine:

@@ -1,8 +1,10 @@
 """The Listen tab: raters take blind A/B, MOS, CMOS or MUSHRA tests; admins create them and read the leaderboard.
 
 Thin by design: every callback calls `ListeningService` and formats its typed results. The
-rater's secret token lives in `gr.State`, which stays on the server, so a page cannot vote as
-someone else; playback and vote rules are checked by the service, not by this page.
+rater's secret token, issued by the server, is kept in the browser (`gr.BrowserState`): a reload
+or a restarted server resumes at the next trial, and no page can vote as someone else without
+their token. Each vote names the trial it answers, so a resent vote is never counted twice;
+playback and vote rules are checked by the service, not by this page.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ import gradio as gr
 import pandas as pd
 
 from studio.adapters.registry import Registry
-from studio.listening import KINDS, ListeningService, RaterSession, TestOptions, TestResults, TrialView
+from studio.listening import KINDS, ListeningError, ListeningService, RaterSession, TestOptions, TestResults, TrialView
 from studio.listening import sources
 from studio.listening.kinds import KIND_INFO, MUSHRA_SCALE
 from studio.listening.mushra import HIDDEN_REFERENCE_MIN, MAX_MISSED_FRACTION, MAX_STIMULI
@@ -26,6 +28,10 @@ RATER_CONCURRENCY = None  # rater events are short database transactions: let th
 LEADERBOARD_COLUMNS = {"ab": ["rank", "system", "strength", "lower", "upper", "wins", "losses", "ties"],
                        "mos": ["rank", "system", "mean", "lower", "upper", "ratings", "raters"]}
 LEADERBOARD_COLUMNS["cmos"] = LEADERBOARD_COLUMNS["mushra"] = LEADERBOARD_COLUMNS["mos"]
+# Where the browser keeps the rater's token. Both stay fixed so a token saved before a restart still
+# reads back after it; the "secret" only obscures localStorage (it is sent to the page), the token is the secret.
+RATER_STORAGE_KEY = "speech-studio-listen-rater"
+RATER_STORAGE_SECRET = "speech-studio-listen-rater-token"
 SCALE_TEXT = " · ".join(f"{high}–{low} {label}" for low, high, label in MUSHRA_SCALE)
 
 _default_service: ListeningService | None = None
@@ -54,7 +60,7 @@ def build(registry: Registry, service: ListeningService | None = None) -> None:
 def _rater_view(service: ListeningService) -> None:
     gr.Markdown("### Blind listening test\nListen to every sample **to the end**, then answer. "
                 "System names are hidden and the order is shuffled for you.")
-    session = gr.State(None)  # the RaterSession, kept server-side
+    saved = gr.BrowserState(None, storage_key=RATER_STORAGE_KEY, secret=RATER_STORAGE_SECRET)  # the rater token
     with gr.Row():
         test_id = gr.Textbox(label="Test ID", placeholder="from the link you were given", elem_id="listen-test-id")
         rater_name = gr.Textbox(label="Your name or alias (optional)", elem_id="listen-rater-name")
@@ -67,6 +73,7 @@ def _rater_view(service: ListeningService) -> None:
     heard = gr.Markdown(elem_id="listen-heard")
     answer = gr.Radio(label="Your answer", choices=[], elem_id="listen-answer")
     submit = gr.Button("Submit vote", elem_id="listen-vote")
+    position = gr.Number(visible=False, precision=0, elem_id="listen-position")  # the trial shown; sent with a vote
     # MUSHRA: every stimulus with its own player and slider on one screen, hidden until a MUSHRA trial comes.
     with gr.Column(visible=False, elem_id="listen-mushra") as mushra_panel:
         gr.Markdown(f"Rate each sample against the reference **R** on the quality scale: {SCALE_TEXT}. "
@@ -84,48 +91,66 @@ def _rater_view(service: ListeningService) -> None:
                 stimulus_columns.append(column)
         rate = gr.Button("Submit ratings", variant="primary", elem_id="listen-rate")
     shown = gr.State(0)  # MUSHRA: how many stimuli the current trial shows (the sliders past it are hidden)
-    view = _TrialComponents(progress, prompt, audio_a, audio_b, answer, heard, submit, mushra_panel, shown,
+    view = _TrialComponents(progress, prompt, audio_a, audio_b, answer, heard, submit, mushra_panel, shown, position,
                             tuple(stimulus_columns), tuple(stimulus_audios), tuple(sliders))
 
     def from_link(request: gr.Request) -> str:
         return request.query_params.get("test", "") if request else ""
 
-    @user_errors
-    def start(test: str, name: str):
-        rater = service.join(test, name)
-        return {session: rater, **view.updates(rater, service.current_trial(rater.token))}
+    def resumable(token: str | None, test: str | None) -> RaterSession | None:
+        """The saved rater, unless there is none, it is for another test than `test`, or its test is gone."""
+        if not token:
+            return None
+        try:
+            rater = service.resume(token)
+        except ListeningError:  # the test was deleted: the saved token is stale, start afresh
+            return None
+        return rater if not test or rater.test_id == test.strip() else None
 
     @user_errors
-    def played(rater: RaterSession | None, slot: str) -> str:
-        sides = service.confirm_played(_token(rater), slot)
+    def start(token: str | None, test: str, name: str):
+        rater = resumable(token, test) or service.join(test, name)  # Start again in the same browser: same rater
+        return {saved: rater.token, **view.updates(rater, service.current_trial(rater.token))}
+
+    @user_errors
+    def resume(token: str | None, request: gr.Request = None):
+        """On page load: a rater whose browser kept a token goes on at their next trial."""
+        rater = resumable(token, from_link(request) or None)
+        return view.updates(rater, service.current_trial(rater.token)) if rater else {}
+
+    @user_errors
+    def played(token: str | None, slot: str) -> str:
+        sides = service.confirm_played(_token(token), slot)
         return f"Heard to the end: {', '.join(sides)}"
 
-    def played_first(rater: RaterSession | None) -> str:
-        return played(rater, "R" if rater is not None and rater.kind == "mushra" else "A")
+    @user_errors
+    def played_first(token: str | None) -> str:
+        return played(token, "R" if service.resume(_token(token)).kind == "mushra" else "A")
 
     @user_errors
-    def vote(rater: RaterSession | None, choice: str | None):
+    def vote(token: str | None, choice: str | None, trial: float | None):
         if not choice:
             raise gr.Error("choose an answer before submitting", print_exception=False)
-        service.vote(_token(rater), choice)
-        return view.updates(rater, service.current_trial(_token(rater)))
+        service.vote(_token(token), choice, int(trial) if trial else None)
+        return view.updates(service.resume(token), service.current_trial(token))
 
     @user_errors
-    def rate_trial(rater: RaterSession | None, stimuli: int, *ratings: float):
-        service.rate(_token(rater), ratings[:stimuli])
-        return view.updates(rater, service.current_trial(_token(rater)))
+    def rate_trial(token: str | None, trial: float | None, stimuli: int, *ratings: float):
+        service.rate(_token(token), ratings[:stimuli], int(trial) if trial else None)
+        return view.updates(service.resume(token), service.current_trial(token))
 
     gr.on(triggers=None, fn=from_link, inputs=[], outputs=[test_id], api_name="listen_link", queue=False)
     # Progress and errors show on the status line only, so a refused vote never covers the players.
     rater_event = {"concurrency_limit": RATER_CONCURRENCY, "show_progress_on": [progress]}
-    join.click(start, [test_id, rater_name], [session, *view.outputs], api_name="listen_join", **rater_event)
-    audio_a.stop(played_first, [session], [heard], api_name="listen_played_a", **rater_event)
-    audio_b.stop(lambda rater: played(rater, "B"), [session], [heard], api_name="listen_played_b", **rater_event)
+    gr.on(triggers=None, fn=resume, inputs=[saved], outputs=view.outputs, api_name="listen_resume", **rater_event)
+    join.click(start, [saved, test_id, rater_name], [saved, *view.outputs], api_name="listen_join", **rater_event)
+    audio_a.stop(played_first, [saved], [heard], api_name="listen_played_a", **rater_event)
+    audio_b.stop(lambda token: played(token, "B"), [saved], [heard], api_name="listen_played_b", **rater_event)
     for n, stimulus in enumerate(stimulus_audios, start=1):
-        stimulus.stop(lambda rater, slot=str(n): played(rater, slot), [session], [heard],
+        stimulus.stop(lambda token, slot=str(n): played(token, slot), [saved], [heard],
                       api_name=f"listen_played_{n}", **rater_event)
-    submit.click(vote, [session, answer], view.outputs, api_name="listen_vote", **rater_event)
-    rate.click(rate_trial, [session, shown, *sliders], view.outputs, api_name="listen_rate", **rater_event)
+    submit.click(vote, [saved, answer, position], view.outputs, api_name="listen_vote", **rater_event)
+    rate.click(rate_trial, [saved, position, shown, *sliders], view.outputs, api_name="listen_rate", **rater_event)
     loop.change(lambda on: [gr.update(loop=on)] * (1 + MAX_STIMULI), [loop], [audio_a, *stimulus_audios],
                 queue=False, api_visibility="private")
 
@@ -133,17 +158,17 @@ def _rater_view(service: ListeningService) -> None:
 class _TrialComponents:
     """The rater page's components, and the updates that show one trial (or the end) on them."""
 
-    def __init__(self, progress, prompt, audio_a, audio_b, answer, heard, submit, mushra_panel, shown,
+    def __init__(self, progress, prompt, audio_a, audio_b, answer, heard, submit, mushra_panel, shown, position,
                  stimulus_columns, stimulus_audios, sliders):
         self.progress, self.prompt, self.audio_a, self.audio_b = progress, prompt, audio_a, audio_b
         self.answer, self.heard, self.submit, self.mushra_panel = answer, heard, submit, mushra_panel
-        self.shown = shown
+        self.shown, self.position = shown, position
         self.stimulus_columns, self.stimulus_audios, self.sliders = stimulus_columns, stimulus_audios, sliders
 
     @property
     def outputs(self) -> list:
         return [self.progress, self.prompt, self.audio_a, self.audio_b, self.answer, self.heard, self.submit,
-                self.mushra_panel, self.shown, *self.stimulus_columns, *self.stimulus_audios, *self.sliders]
+                self.mushra_panel, self.shown, self.position, *self.stimulus_columns, *self.stimulus_audios, *self.sliders]
 
     def updates(self, rater: RaterSession, trial: TrialView | None) -> dict:
         if trial is None:
@@ -152,7 +177,7 @@ class _TrialComponents:
                     self.prompt: "", self.audio_a: hidden, self.audio_b: hidden,
                     self.answer: gr.update(choices=[], value=None, visible=False), self.heard: "",
                     self.submit: gr.update(visible=False), self.mushra_panel: gr.update(visible=False),
-                    self.shown: 0}
+                    self.shown: 0, self.position: None}
         mushra = trial.kind == "mushra"
         pairwise = len(trial.slots) == 2 and not mushra
         stimuli = trial.slots[1:] if mushra else ()
@@ -168,6 +193,7 @@ class _TrialComponents:
             self.submit: gr.update(visible=not mushra),
             self.mushra_panel: gr.update(visible=mushra),
             self.shown: len(stimuli),
+            self.position: trial.position,
         }
         for n, (column, audio, slider) in enumerate(zip(self.stimulus_columns, self.stimulus_audios, self.sliders)):
             shown = n < len(stimuli)
@@ -177,10 +203,10 @@ class _TrialComponents:
         return updates
 
 
-def _token(rater: RaterSession | None) -> str:
-    if rater is None:
+def _token(token: str | None) -> str:
+    if not token:
         raise gr.Error("press Start to join the test first", print_exception=False)
-    return rater.token
+    return token
 
 
 # --- admin view --------------------------------------------------------------------------------
@@ -229,6 +255,8 @@ def _admin_view(registry: Registry, service: ListeningService) -> None:
             close = gr.Button("Close test")
             export = gr.Button("Export CSV")
             remove = gr.Button("Delete test", variant="stop")
+            hide = gr.Checkbox(label="Hide the leaderboard from raters until the test is closed", value=False,
+                               elem_id="listen-hide-board")
         summary = gr.Markdown(elem_id="listen-summary")
         board = gr.Dataframe(label="Leaderboard", interactive=False, elem_id="listen-leaderboard")
         heatmap = gr.Plot(label="Win rates")
@@ -263,8 +291,8 @@ def _admin_view(registry: Registry, service: ListeningService) -> None:
         return _created(made, request), made.id, _tests_table(service)
 
     @user_errors
-    def leaderboard(test: str, flagged: bool):
-        results = service.results(test.strip(), flagged)
+    def leaderboard(token: str, test: str, flagged: bool):
+        results = service.results(test.strip(), flagged, admin_token=token)
         result = results.board
         frame = result.to_frame()
         frame = frame[LEADERBOARD_COLUMNS[result.kind]] if not frame.empty else frame
@@ -294,6 +322,12 @@ def _admin_view(registry: Registry, service: ListeningService) -> None:
         return [str(exported.votes), str(exported.leaderboard)]
 
     @user_errors
+    def hide_leaderboard(token: str, test: str, hidden: bool):
+        changed = service.hide_leaderboard(test.strip(), bool(hidden), token)
+        shown = "hidden from raters until the test is closed" if changed.leaderboard_hidden else "shown to everyone"
+        return f"The leaderboard of **{changed.name}** is {shown}.", _tests_table(service)
+
+    @user_errors
     def delete_test(token: str, test: str):
         service.delete_test(test.strip(), token)
         return f"Deleted test {test.strip()} with its votes and audio.", _tests_table(service)
@@ -305,11 +339,12 @@ def _admin_view(registry: Registry, service: ListeningService) -> None:
                      api_name="listen_create_zip")
     gr.on(triggers=None, fn=lambda: _tests_table(service), inputs=[], outputs=[tests], api_name="listen_tests_on_load")
     refresh.click(lambda: _tests_table(service), [], [tests], api_name="listen_tests")
-    show.click(leaderboard, [chosen, include_flagged], [summary, board, heatmap, boxplot, coverage, per_item],
+    show.click(leaderboard, [admin_token, chosen, include_flagged], [summary, board, heatmap, boxplot, coverage, per_item],
                api_name="listen_leaderboard")
     close.click(close_test, [admin_token, chosen], [summary, tests], api_name="listen_close")
     export.click(export_test, [admin_token, chosen, include_flagged], [files], api_name="listen_export")
     remove.click(delete_test, [admin_token, chosen], [summary, tests], api_name="listen_delete")
+    hide.input(hide_leaderboard, [admin_token, chosen, hide], [summary, tests], api_name="listen_hide_leaderboard")
 
 
 def _flagged_note(results: TestResults, included: bool) -> str:
@@ -329,10 +364,10 @@ def _flagged_note(results: TestResults, included: bool) -> str:
 
 def _tests_table(service: ListeningService) -> pd.DataFrame:
     rows = [{"id": t.id, "name": t.name, "kind": t.kind, "status": t.status, "systems": ", ".join(t.systems),
-             "trials": t.trials, "per rater": t.trials_per_rater or "all", "raters": t.raters, "votes": t.votes}
-            for t in service.list_tests()]
+             "trials": t.trials, "per rater": t.trials_per_rater or "all", "raters": t.raters, "votes": t.votes,
+             "leaderboard": "hidden" if t.leaderboard_hidden else "shown"} for t in service.list_tests()]
     return pd.DataFrame(rows, columns=["id", "name", "kind", "status", "systems", "trials", "per rater", "raters",
-                                       "votes"])
+                                       "votes", "leaderboard"])
 
 
 def _created(made, request: gr.Request | None) -> str:

@@ -1,4 +1,4 @@
-"""A listening service on a fresh SQLite database with a clock the test moves by hand."""
+"""A listening service on a fresh database (SQLite, then PostgreSQL) with a clock the test moves by hand."""
 
 import pytest
 
@@ -11,5 +11,7 @@ def clock() -> FakeClock:
 
 
 @pytest.fixture
-def service(tmp_path, clock):
-    return make_service(tmp_path / "data", clock)
+def service(tmp_path, clock, database_url):
+    made = make_service(tmp_path / "data", clock, database_url=database_url)
+    yield made
+    made.store.dispose()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import socket
 from pathlib import Path
 
@@ -41,8 +42,9 @@ def tone_folders(root: Path, systems: dict[str, float], items: int = 2,
     return folders
 
 
-def make_service(data_dir: Path, clock=None, admin_token: str | None = None) -> ListeningService:
-    store = Store(ListeningSettings(data_dir=data_dir, admin_token=admin_token))
+def make_service(data_dir: Path, clock=None, admin_token: str | None = None,
+                 database_url: str = "") -> ListeningService:
+    store = Store(ListeningSettings(data_dir=data_dir, database_url=database_url, admin_token=admin_token))
     return ListeningService(store, clock) if clock else ListeningService(store)
 
 
@@ -92,6 +94,12 @@ def launch_listen_tab(service: ListeningService):
     demo.queue(default_concurrency_limit=8)
     _, url, _ = demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True)
     return demo, url
+
+
+def trial_number(progress: str) -> int | None:
+    """The trial a rater page shows, read from its progress line ("... trial 2 of 5"); None when done."""
+    found = re.search(r"trial (\d+) of", progress)
+    return int(found.group(1)) if found else None
 
 
 MUSHRA_RATE = 24000  # high enough for both anchors (7 kHz < 12 kHz Nyquist)

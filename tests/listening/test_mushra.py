@@ -162,3 +162,17 @@ def test_the_stimulus_order_rows_cascade_with_the_test(service, tmp_path):
     with service.store.transaction() as session:
         assert session.scalars(select(StimulusRow)).all() == []
         assert session.scalars(select(StimulusOrderRow)).all() == []
+
+
+def test_the_same_ratings_sent_twice_count_once(service, tmp_path, clock):
+    made = mushra_test(service, tmp_path / "src", items=1, mid_anchor=False)
+    token = service.join(made.id).token
+    trial = service.current_trial(token)
+    clock.advance(max(a.duration for a in trial.slots))
+    for name in trial.names:
+        service.confirm_played(token, name)
+    service.rate(token, [100, 20, 80, 60], trial.position)
+    service.rate(token, [100, 20, 80, 60], trial.position)  # a retry after a lost reply
+    with pytest.raises(ListeningError, match=f"trial {trial.position} already has your vote"):
+        service.rate(token, [90, 20, 80, 60], trial.position)
+    assert len(service.vote_records(made.id)) == 4

@@ -33,7 +33,8 @@ def test_samples_are_loudness_matched_and_served_blind(service, tmp_path):
     assert "quiet" not in repr(trial) and "loud" not in repr(trial)
 
 
-def test_sqlite_runs_in_wal_mode_in_the_data_folder(service, tmp_path):
+def test_sqlite_runs_in_wal_mode_in_the_data_folder(tmp_path):
+    service = make_service(tmp_path / "data")
     assert (tmp_path / "data" / "studio.db").is_file()
     with service.store.engine.connect() as connection:
         assert connection.execute(text("PRAGMA journal_mode")).scalar() == "wal"

@@ -13,7 +13,8 @@ from sqlalchemy import func, select
 
 from studio.listening import ListeningService, ListeningSettings, Store
 from studio.listening.models import RaterRow, VoteRow
-from tests.listening.factories import TONE_SECONDS, ab_test, launch_listen_tab, make_service, tone_folders
+from tests.listening.factories import (TONE_SECONDS, ab_test, launch_listen_tab, make_service, tone_folders,
+                                       trial_number)
 
 RATERS = 24
 LISTEN_SECONDS = 2 * TONE_SECONDS + 0.05  # both sides, one after the other
@@ -30,14 +31,15 @@ def listen_app(tmp_path):
 
 def rate_through_the_api(url: str, test_id: str, rater: int) -> int:
     """One rater's session as a browser would drive it; returns the votes the app accepted."""
-    client = Client(url, verbose=False, download_files=False)
-    progress, *_ = client.predict(test_id, f"rater-{rater}", api_name="/listen_join")
+    client = Client(url, verbose=False, download_files=False, httpx_kwargs={"timeout": 120})  # 24 at once: slow /info
+    token, progress, *_ = client.predict(None, test_id, f"rater-{rater}", api_name="/listen_join")
     votes = 0
     while "done" not in progress:
         time.sleep(LISTEN_SECONDS)
-        client.predict(api_name="/listen_played_a")
-        client.predict(api_name="/listen_played_b")
-        progress, *_ = client.predict(["A", "B"][(rater + votes) % 2], api_name="/listen_vote")
+        client.predict(token, api_name="/listen_played_a")
+        client.predict(token, api_name="/listen_played_b")
+        progress, *_ = client.predict(token, ["A", "B"][(rater + votes) % 2], trial_number(progress),
+                                      api_name="/listen_vote")
         votes += 1
     return votes
 
@@ -68,11 +70,13 @@ def test_a_vote_without_playback_is_refused_by_the_app(tmp_path):
     made = ab_test(service, tmp_path / "src", items=2, attention_checks=1, seconds=5.0)
     demo, url = launch_listen_tab(service)
     client = Client(url, verbose=False, download_files=False)
-    client.predict(made.id, "", api_name="/listen_join")
+    token, *_ = client.predict(None, made.id, "", api_name="/listen_join")
     with pytest.raises(AppError, match="play sample A and B to the end"):
-        client.predict("A", api_name="/listen_vote")
+        client.predict(token, "A", 1, api_name="/listen_vote")
     with pytest.raises(AppError, match="play it to the end"):  # an "ended" event sent straight away
-        client.predict(api_name="/listen_played_a")
+        client.predict(token, api_name="/listen_played_a")
+    with pytest.raises(AppError, match="press Start"):  # no token, no rater
+        client.predict(None, api_name="/listen_played_a")
     demo.close()
 
 
