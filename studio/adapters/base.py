@@ -37,7 +37,7 @@ class Adapter(ABC):
         self.device = device
         self.load_seconds = 0.0
         self.warm_up_seconds = 0.0  # the untimed first call right after the load, reported apart from it
-        self.calls = 0  # calls served since the last load, the warm-up included: the first one is cold
+        self.calls = 0  # calls completed since the last load, the warm-up included: a call before any is cold
         # Loading, inference and unloading are serialised per model: concurrent calls would share
         # CPU cores and blur every timing, several engines here are not thread-safe, and an unload
         # must not pull the weights from under a running call. Re-entrant: calls load under it.
@@ -65,10 +65,6 @@ class Adapter(ABC):
     def warm_up(self) -> None:
         """One untimed call with the default options on a bundled example (called once per load)."""
 
-    def _count_call(self) -> bool:
-        """Count a call (under `lock`); whether the model had served one since it loaded (a warm call)."""
-        self.calls += 1
-        return self.calls > 1
 
     @property
     @abstractmethod
@@ -107,13 +103,14 @@ class ASRAdapter(Adapter):
         clips = [a.resample(ASR_SAMPLE_RATE) for a in audios]
         with self.lock:
             self.ensure_loaded()
-            warm = self._count_call()
+            warm = self.calls > 0
             timer = StageTimer(self.device)
             synchronize(self.device)
             start = time.perf_counter()
             outputs = self._recognize_batch([c.samples for c in clips], options, timer)
             synchronize(self.device)
             elapsed = time.perf_counter() - start
+            self.calls += 1
         if timer.seconds:  # time outside every measured stage: the engine's own glue code
             timer.add("other", max(0.0, elapsed - sum(timer.seconds.values())))
         total_audio = sum(c.duration for c in clips)
@@ -210,7 +207,7 @@ class TTSAdapter(Adapter):
         chunks: list[np.ndarray] = []
         with self.lock:
             self.ensure_loaded()
-            warm = self._count_call()
+            warm = self.calls > 0
             timer = StageTimer(self.device)
             synchronize(self.device)
             start = time.perf_counter()
@@ -225,6 +222,7 @@ class TTSAdapter(Adapter):
                         emit(Audio(chunk, self.sample_rate))
             synchronize(self.device)
             elapsed = time.perf_counter() - start
+            self.calls += 1
             details = self.run_details()
         if emit:
             details = {**details, "streamed": True, "first_unit": units[0] if units else ""}
