@@ -65,7 +65,6 @@ class Adapter(ABC):
     def warm_up(self) -> None:
         """One untimed call with the default options on a bundled example (called once per load)."""
 
-
     @property
     @abstractmethod
     def loaded(self) -> bool: ...
