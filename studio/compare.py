@@ -96,7 +96,8 @@ def recognition_columns(outcome: RecognitionOutcome) -> dict:
         "WER (normalised)": scored.value("wer"), "WER (raw)": scored.value("wer_raw"),
         "CER (normalised)": scored.value("cer"), "RTFx": t.rtfx, "processing s": t.processing_seconds,
         **{f"{name} s": seconds for name, seconds in t.stage_seconds.items()},
-        "audio s": t.audio_duration, "model load s (once, not in processing)": t.load_seconds, "device": t.device,
+        "audio s": t.audio_duration, "call": _call_state(t.warm),
+        "model load s (once, not in processing)": t.load_seconds, "device": t.device,
         "not measured": "; ".join(t.not_measured),
     }
 
@@ -111,9 +112,14 @@ def synthesis_columns(outcome: SynthesisOutcome) -> dict:
         "DNSMOS SIG": scored.value("dnsmos_sig"), "DNSMOS BAK": scored.value("dnsmos_bak"),
         "speaker similarity": scored.value("speaker_similarity"),
         "judge heard": scored.judge_transcription.text if scored.judge_transcription else None,
-        "model load s (once, not in synthesis)": s.load_seconds, "device": s.device,
+        "call": _call_state(s.warm), "model load s (once, not in synthesis)": s.load_seconds, "device": s.device,
         "skipped": "; ".join(f"{k}: {v}" for k, v in scored.skipped.items()),
     }
+
+
+def _call_state(warm: bool) -> str:
+    """Every model is warmed up once, untimed, when it loads; a call is cold only when that warm-up failed."""
+    return "warm" if warm else "cold (first call after load)"
 
 
 def outcome_table(outcomes: list, columns: Callable[..., dict]) -> pd.DataFrame:

@@ -59,6 +59,7 @@ class Transcription:
     stage_seconds: dict[str, float] = field(default_factory=dict)  # measured stages only
     not_measured: tuple[str, ...] = ()
     load_seconds: float = 0.0  # one-off model load, reported apart
+    warm: bool = True  # False for the first call after a load (the load-time warm-up failed): it pays first-call costs
     device: str = "cpu"
     details: dict[str, Any] = field(default_factory=dict)  # e.g. detected language, token count
 
@@ -82,6 +83,7 @@ class Synthesis:
     stage_seconds: dict[str, float] = field(default_factory=dict)
     not_measured: tuple[str, ...] = ()
     load_seconds: float = 0.0
+    warm: bool = True  # as in Transcription
     device: str = "cpu"
     details: dict[str, Any] = field(default_factory=dict)  # e.g. peak GPU memory, dtype
 

@@ -6,6 +6,7 @@ dataclass and returns the `Transcription` / `Synthesis` of `studio.types`.
 
 from __future__ import annotations
 
+import logging
 import queue
 import threading
 import time
@@ -14,9 +15,14 @@ from typing import Any, ClassVar, Iterator
 
 import numpy as np
 
-from studio.audio import Audio
+from studio.assets import example_recordings, example_texts
+from studio.audio import Audio, load_audio
+from studio.errors import failure_message
 from studio.timing import StageTimer, synchronize
 from studio.types import ASR_SAMPLE_RATE, AdapterInfo, Synthesis, Transcription
+
+log = logging.getLogger(__name__)
+
 
 class _Abandoned(Exception):
     """Raised inside a streamed synthesis whose caller has gone away."""
@@ -30,6 +36,8 @@ class Adapter(ABC):
     def __init__(self, device: str = "cpu"):
         self.device = device
         self.load_seconds = 0.0
+        self.warm_up_seconds = 0.0  # the untimed first call right after the load, reported apart from it
+        self.calls = 0  # calls completed since the last load, the warm-up included: a call before any is cold
         # Loading, inference and unloading are serialised per model: concurrent calls would share
         # CPU cores and blur every timing, several engines here are not thread-safe, and an unload
         # must not pull the weights from under a running call. Re-entrant: calls load under it.
@@ -37,11 +45,25 @@ class Adapter(ABC):
         self.lock = threading.RLock()
 
     def ensure_loaded(self) -> None:
+        """Load, then warm up with one untimed call, so that every caller (the tabs, evaluations, Ray
+        actors, the decoding view) times warm calls: a first call pays for allocations, lazy
+        initialisation and thread pools, and would rank a fast model behind a slow one."""
         with self.lock:
             if not self.loaded:
                 start = time.perf_counter()
                 self._load()
                 self.load_seconds = time.perf_counter() - start
+                self.calls = 0
+                start = time.perf_counter()
+                try:
+                    self.warm_up()
+                except Exception as error:  # noqa: BLE001 - the first timed call is then marked cold, not lost
+                    log.warning("%s could not warm up (%s); its first call will be marked cold",
+                                self.info.id, failure_message(error))
+                self.warm_up_seconds = time.perf_counter() - start
+
+    def warm_up(self) -> None:
+        """One untimed call with the default options on a bundled example (called once per load)."""
 
     @property
     @abstractmethod
@@ -64,6 +86,12 @@ class ASRAdapter(Adapter):
         One by default: `transcribe_batch` then runs the clips one after another."""
         return 1
 
+    def warm_up(self) -> None:
+        recordings = example_recordings()
+        audio = load_audio(recordings[0].path) if recordings else Audio(np.zeros(ASR_SAMPLE_RATE, np.float32),
+                                                                         ASR_SAMPLE_RATE)
+        self.transcribe(audio)
+
     def transcribe(self, audio: Audio, options: Any = None) -> Transcription:
         """Recognise one utterance. Audio at any rate is resampled to 16 kHz first (not timed)."""
         return self.transcribe_batch([audio], options)[0]
@@ -74,12 +102,14 @@ class ASRAdapter(Adapter):
         clips = [a.resample(ASR_SAMPLE_RATE) for a in audios]
         with self.lock:
             self.ensure_loaded()
+            warm = self.calls > 0
             timer = StageTimer(self.device)
             synchronize(self.device)
             start = time.perf_counter()
             outputs = self._recognize_batch([c.samples for c in clips], options, timer)
             synchronize(self.device)
             elapsed = time.perf_counter() - start
+            self.calls += 1
         if timer.seconds:  # time outside every measured stage: the engine's own glue code
             timer.add("other", max(0.0, elapsed - sum(timer.seconds.values())))
         total_audio = sum(c.duration for c in clips)
@@ -97,6 +127,7 @@ class ASRAdapter(Adapter):
                     stage_seconds={k: v * share for k, v in timer.seconds.items()},
                     not_measured=self.info.not_measured,
                     load_seconds=self.load_seconds,
+                    warm=warm,
                     device=self.device,
                     details={**details, "batch_size": len(clips)} if len(clips) > 1 else details,
                 )
@@ -113,6 +144,9 @@ class ASRAdapter(Adapter):
 
 class TTSAdapter(Adapter):
     sample_rate: int = 22050
+
+    def warm_up(self) -> None:
+        self.synthesize(example_texts()[0])
 
     def synthesize(self, text: str, options: Any = None) -> Synthesis:
         """Speak `text` (already checked by `studio.text.check_text`)."""
@@ -172,6 +206,7 @@ class TTSAdapter(Adapter):
         chunks: list[np.ndarray] = []
         with self.lock:
             self.ensure_loaded()
+            warm = self.calls > 0
             timer = StageTimer(self.device)
             synchronize(self.device)
             start = time.perf_counter()
@@ -186,6 +221,7 @@ class TTSAdapter(Adapter):
                         emit(Audio(chunk, self.sample_rate))
             synchronize(self.device)
             elapsed = time.perf_counter() - start
+            self.calls += 1
             details = self.run_details()
         if emit:
             details = {**details, "streamed": True, "first_unit": units[0] if units else ""}
@@ -200,6 +236,7 @@ class TTSAdapter(Adapter):
             stage_seconds=dict(timer.seconds),
             not_measured=self.info.not_measured,
             load_seconds=self.load_seconds,
+            warm=warm,
             device=self.device,
             details=details,
         )

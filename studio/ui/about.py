@@ -18,7 +18,8 @@ def models_table(registry: Registry) -> pd.DataFrame:
     return pd.DataFrame([
         {"id": i, "task": registry.info(i).task, "model": registry.info(i).model, "decoding": registry.info(i).decoding,
          "status": registry.unavailable_reason(i) or ("loaded on " + loaded[i].device if i in loaded else "not loaded yet"),
-         "load s": round(loaded[i].load_seconds, 3) if i in loaded else None}
+         "load s": round(loaded[i].load_seconds, 3) if i in loaded else None,
+         "warm-up s (one untimed call after the load)": round(loaded[i].warm_up_seconds, 3) if i in loaded else None}
         for i in registry.ids()
     ])
 

@@ -199,3 +199,28 @@ def test_a_batching_lab_system_is_grouped_up_to_its_batch_size(tmp_path, registr
     result = run_evaluation(asr_config(registry, tmp_path, systems=systems,
                                        extra="limit: 4\nwarmup: 0\nmax_batch_size: 4\n"), registry)
     assert {r.batch_size for r in ResultsLog(result.results_path).read()} == {2}
+
+
+@pytest.mark.models
+def test_a_run_releases_each_model_it_loaded_once_no_later_system_needs_it(tmp_path):
+    """Resident models slowed later systems' timings (issue 14): a model the run loaded is unloaded as soon as
+    no later system needs it; one loaded before the run (by hand, in the Models tab) stays loaded."""
+    from studio.bootstrap import build_registry
+
+    registry = build_registry()
+    systems = ("[{adapter: whisper-tiny.en, options: {beam_size: 1}, name: tiny b1}, "
+               "{adapter: whisper-tiny.en, options: {beam_size: 5}, name: tiny b5}, {adapter: pocketsphinx, name: ps}]")
+    config = asr_config(registry, tmp_path, systems=systems, extra="limit: 1\n")
+    resident: dict[str, set[str]] = {}  # system -> the models loaded while its row was written
+
+    def progress(done, total, message):
+        resident[message.split(" · ")[0]] = {a.info.id for a in registry.loaded()}
+
+    run_evaluation(config, registry, progress)
+    assert resident == {"tiny b1": {"whisper-tiny.en"}, "tiny b5": {"whisper-tiny.en"}, "ps": {"pocketsphinx"}}
+    assert registry.loaded() == []
+
+    registry.load("whisper-tiny.en")  # by hand, before the run
+    run_evaluation(config.with_overrides(output=tmp_path / "again"), registry, progress)
+    assert resident["ps"] == {"whisper-tiny.en", "pocketsphinx"}
+    assert [a.info.id for a in registry.loaded()] == ["whisper-tiny.en"]
