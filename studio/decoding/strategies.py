@@ -293,7 +293,6 @@ class WhisperDecoding:
                        timer: StageTimer) -> tuple[list[int], DecodeStats]:
         """One 30 s window's tokens (timestamps included, end of text cut off) by the options' strategy."""
         target = self.target(options)
-        eot = target.whisper.special["eot"]
         runner = STRATEGIES[options.strategy].runner
         if runner == "generate":
             tokens = self._generate_window(target, window, options, timer)

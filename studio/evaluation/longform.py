@@ -5,7 +5,7 @@ The texts are committed (`assets/longform/*.txt`, public-domain prose written by
 (`STUDIO_CACHE_DIR/longform-v1/`), because it is deterministic (Piper with zero noise, hibari
 with a fixed seed) and quick (about a minute for 12 minutes of speech on two cores), while the
 16 kHz WAVs would add about 23 MB to the repository. A config names the set with
-`generated: longform` instead of a path; `studio eval` and the Evaluate tab make it before the
+`generated: longform` instead of a path (`make_generated`); `studio eval` and the Evaluate tab make it before the
 first run and reuse it afterwards.
 
 >>> [r.id for r in LONGFORM_RECORDINGS]
@@ -80,33 +80,32 @@ def speak(text: str, voice: Voice, registry: Registry) -> Audio:
     return Audio(np.concatenate(pieces).astype(np.float32), SAMPLE_RATE)
 
 
-def longform_manifest(registry: Registry, folder: Path | None = None) -> Path:
+def generated_manifest_path(name: str) -> Path:
+    """Where a set the studio makes itself keeps its manifest (nothing is made here)."""
+    if name not in GENERATED_SETS:
+        raise ConfigError(f"unknown generated dataset {name!r}; choose one of {', '.join(GENERATED_SETS)}")
+    return cache_dir() / f"{name}-v{_VERSION}" / "manifest.jsonl"
+
+
+def make_generated(name: str, registry: Registry, folder: Path | None = None) -> Path:
     """The set's manifest (`audio_filepath`, `duration`, `text`, `speaker`), made first if it is not there yet.
 
     The manifest is written last, so an interrupted run leaves no manifest and the next call starts over."""
-    folder = folder or cache_dir() / f"longform-v{_VERSION}"
-    manifest = folder / "manifest.jsonl"
+    manifest = folder / "manifest.jsonl" if folder else generated_manifest_path(name)
     if manifest.is_file():
         return manifest
     missing = [r.voice.adapter for r in LONGFORM_RECORDINGS if r.voice.adapter not in registry]
     if missing:
-        raise ConfigError(f"the long-form set is spoken by {', '.join(sorted(set(missing)))}, which this studio does "
+        raise ConfigError(f"the {name} set is spoken by {', '.join(sorted(set(missing)))}, which this studio does "
                           "not offer (its studio.yaml leaves it out); offer it to make the set")
-    (folder / "wav").mkdir(parents=True, exist_ok=True)
+    (manifest.parent / "wav").mkdir(parents=True, exist_ok=True)
     rows = []
     for recording in LONGFORM_RECORDINGS:
         text = recording.text
         audio = speak(text, recording.voice, registry)
-        name = f"wav/{recording.id}.wav"
-        (folder / name).write_bytes(audio.to_wav_bytes())
-        rows.append({"audio_filepath": name, "duration": round(audio.duration, 3), "text": " ".join(text.split()),
-                     "speaker": recording.voice.adapter})
+        audio_name = f"wav/{recording.id}.wav"
+        (manifest.parent / audio_name).write_bytes(audio.to_wav_bytes())
+        rows.append({"audio_filepath": audio_name, "duration": round(audio.duration, 3),
+                     "text": " ".join(text.split()), "speaker": recording.voice.adapter})
     manifest.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
     return manifest
-
-
-def generated_manifest(name: str, registry: Registry) -> Path:
-    """The manifest of a set the studio makes itself, by the name a config gives it."""
-    if name != "longform":
-        raise ConfigError(f"unknown generated dataset {name!r}; choose one of {', '.join(GENERATED_SETS)}")
-    return longform_manifest(registry)
