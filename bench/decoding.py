@@ -215,18 +215,19 @@ FASTER_WHISPER_BATCHED = "faster-whisper int8 batched+VAD (8)"
 
 
 def load_long_form(registry, dev_speech: Path) -> list[Utterance]:
-    """The long-form set, then dev-speech concatenated into one recording (0.5 s between utterances)."""
+    """dev-speech concatenated into one recording (0.5 s between utterances), then the long-form set
+    (shortest first, so `--limit` keeps the short ones)."""
     import numpy as np
 
     from studio.evaluation.longform import make_generated
 
-    recordings = load_utterances(make_generated("longform", registry))
+    recordings = []
     if dev_speech.exists():
         parts = load_utterances(dev_speech)
         gap = np.zeros(8000, np.float32)
         samples = np.concatenate([x for u in parts for x in (u.audio.samples, gap)])
         recordings.append(Utterance("dev-speech-concatenated", Audio(samples, 16000), " ".join(u.text for u in parts)))
-    return recordings
+    return recordings + sorted(load_utterances(make_generated("longform", registry)), key=lambda u: u.audio.duration)
 
 
 def transformers_long_form_agreement(lab, options: DecodingOptions, clips: list[Utterance], greedy: list) -> dict:
@@ -245,7 +246,8 @@ def transformers_long_form_agreement(lab, options: DecodingOptions, clips: list[
                                        max_new_tokens=options.max_new_tokens,
                                        **target.whisper.generate_kwargs(options.language))
         eot = target.whisper.special["eot"]
-        theirs = [t for t in out[0].tolist() if t < eot or t >= timestamp_begin]  # no prompt, end or padding
+        sequences = out if isinstance(out, torch.Tensor) else out["sequences"]
+        theirs = [t for t in sequences[0].tolist() if t < eot or t >= timestamp_begin]  # no prompt, end or padding
         mine = [t for t in ours if t < eot or t >= timestamp_begin]
         identical += theirs == mine
         matched += sum(b.size for b in difflib.SequenceMatcher(None, mine, theirs, autojunk=False).get_matching_blocks())

@@ -3,7 +3,7 @@
 The texts are committed (`assets/longform/*.txt`, public-domain prose written by
 `assets/make_longform_texts.py`); the audio is made on demand into the studio cache
 (`STUDIO_CACHE_DIR/longform-v1/`), because it is deterministic (Piper with zero noise, hibari
-with a fixed seed) and quick (about a minute for 12 minutes of speech on two cores), while the
+with a fixed seed) and quick (about three minutes for 12 minutes of speech on two cores), while the
 16 kHz WAVs would add about 23 MB to the repository. A config names the set with
 `generated: longform` instead of a path (`make_generated`); `studio eval` and the Evaluate tab make it before the
 first run and reuse it afterwards.

@@ -70,7 +70,7 @@ def run_evaluation(config: EvalConfig, registry: Registry, progress: ProgressCal
     if config.task == "tts" and "wer" in config.metrics and config.judge is None:
         raise ConfigError("round-trip WER for TTS needs a judge ASR system, e.g. `judge: {adapter: whisper-tiny.en}`")
     for dataset in config.datasets:
-        if dataset.generated:  # made once into the cache (about a minute), reused afterwards
+        if dataset.generated:  # made once into the cache (minutes), reused afterwards
             make_generated(dataset.generated, registry)
     datasets = load_datasets(config)
     output = Path(config.output)

@@ -92,6 +92,7 @@ def test_greedy_window_loop_reads_the_recording(greedy_long):
 
 
 @pytest.mark.models
+@pytest.mark.timeout(1800)  # a strategy that needs base decodes the recording twice with it
 @pytest.mark.parametrize("strategy", LOSSLESS)
 def test_lossless_strategy_is_greedy_on_long_form(strategy, tiny_lab, base_lab, recording, greedy_long):
     """Every lossless strategy of the table, in the same window loop, gives greedy generate's tokens; one that
