@@ -2,6 +2,15 @@
 
     python bench/decoding.py [--target base] [--manifest ../shared/dev-speech/manifest.jsonl] [--repeats 1]
                              [--only "lean greedy" --only ...]
+    python bench/decoding.py --long-form [--limit N] [--repeats 3]
+
+`--long-form` decodes recordings of minutes by Whisper's sequential 30 s window loop
+(`studio.decoding.longform`): the studio's long-form set (made into the cache on first use) and
+`../shared/dev-speech` concatenated into one recording (benchmarks only). Contenders: greedy
+`generate`, lean and every lossless drafting strategy of the STRATEGIES table, each in that loop,
+and faster-whisper sequential against its chunked batched pipeline with VAD. Transformers' own
+long-form `generate` (return_timestamps=True) runs once, untimed, to report its agreement with
+the window loop's greedy tokens.
 
 Every strategy decodes every clip (bucketed batches for the batched rows) after a one-clip
 warm-up; contenders are interleaved by `bench.timer.race` and each figure is the best of
@@ -107,13 +116,15 @@ class Run:
     stage_seconds: dict[str, float] = field(default_factory=dict)
 
 
-def torch_contender(lab, options: DecodingOptions, clips: list[Utterance], run: Run):
+def torch_contender(lab, options: DecodingOptions, clips: list[Utterance], run: Run, long_form: bool = False):
     samples = [u.audio.samples for u in clips]
     seconds = sum(u.audio.duration for u in clips)
 
     def go() -> float:
         timer = StageTimer()
-        if options.batch_size > 1:
+        if long_form:
+            results = [lab.decode_long(s, options, timer) for s in samples]
+        elif options.batch_size > 1:
             results = lab.decode(samples, options, timer)
         else:
             results = [lab.decode([s], options, timer)[0] for s in samples]
@@ -128,9 +139,9 @@ def torch_contender(lab, options: DecodingOptions, clips: list[Utterance], run: 
     return go
 
 
-def faster_whisper_contender(registry, adapter_id: str, clips: list[Utterance], run: Run):
+def faster_whisper_contender(registry, adapter_id: str, clips: list[Utterance], run: Run, **options):
     adapter = registry.get(adapter_id, "cpu")
-    options = registry.system(adapter_id, {"beam_size": 1}).options
+    options = registry.system(adapter_id, {"beam_size": 1, **options}).options
 
     def go() -> float:
         results = [adapter.transcribe(u.audio, options) for u in clips]
@@ -167,7 +178,7 @@ def labelled_generate(model):
             module.forward = forward
 
 
-def profile_breakdown(lab, options: DecodingOptions, clip: Utterance) -> dict:
+def profile_breakdown(lab, options: DecodingOptions, clip: Utterance, long_form: bool = False) -> dict:
     """Milliseconds per labelled stage and outside the aten kernels, for one clip under torch.profiler."""
     from torch.profiler import ProfilerActivity, profile
 
@@ -178,7 +189,10 @@ def profile_breakdown(lab, options: DecodingOptions, clip: Utterance) -> dict:
     guard = labelled_generate(lab.target(options).hf_model) if generated else contextlib.nullcontext()
     with guard, profile(activities=[ProfilerActivity.CPU]) as prof:
         start = time.perf_counter()
-        result = lab.decode([clip.audio.samples], options, timer)[0]
+        if long_form:
+            result = lab.decode_long(clip.audio.samples, options, timer)
+        else:
+            result = lab.decode([clip.audio.samples], options, timer)[0]
         wall = time.perf_counter() - start
     events = prof.key_averages()
     by_name = {e.key: e for e in events}
@@ -194,6 +208,53 @@ def profile_breakdown(lab, options: DecodingOptions, clip: Utterance) -> dict:
     return row
 
 
+LONG_FORM_CONTENDERS = {BASELINE: DecodingOptions(strategy="greedy"), "lean greedy": DecodingOptions(strategy="lean"),
+                        **{f"{name} (default options)": DecodingOptions(strategy=name) for name, spec in STRATEGIES.items()
+                           if spec.runner == "drafting" and spec.lossless}}  # read from the table at run time
+FASTER_WHISPER_BATCHED = "faster-whisper int8 batched+VAD (8)"
+
+
+def load_long_form(registry, dev_speech: Path) -> list[Utterance]:
+    """dev-speech concatenated into one recording (0.5 s between utterances), then the long-form set
+    (shortest first, so `--limit` keeps the short ones)."""
+    import numpy as np
+
+    from studio.evaluation.longform import make_generated
+
+    recordings = []
+    if dev_speech.exists():
+        parts = load_utterances(dev_speech)
+        gap = np.zeros(8000, np.float32)
+        samples = np.concatenate([x for u in parts for x in (u.audio.samples, gap)])
+        recordings.append(Utterance("dev-speech-concatenated", Audio(samples, 16000), " ".join(u.text for u in parts)))
+    return recordings + sorted(load_utterances(make_generated("longform", registry)), key=lambda u: u.audio.duration)
+
+
+def transformers_long_form_agreement(lab, options: DecodingOptions, clips: list[Utterance], greedy: list) -> dict:
+    """transformers' own long-form `generate` (return_timestamps=True) against the window loop's greedy tokens."""
+    import difflib
+
+    import torch
+
+    target = lab.target(options)
+    timestamp_begin = target.whisper.special["timestamp_begin"]
+    identical, matched, total = 0, 0, 0
+    for clip, ours in zip(clips, greedy):
+        features = torch.from_numpy(lab.feature_extractor(clip.audio.samples, sampling_rate=16000, truncation=False,
+                                                          padding="longest", return_tensors="np").input_features)
+        out = target.hf_model.generate(input_features=features, return_timestamps=True, do_sample=False,
+                                       max_new_tokens=options.max_new_tokens,
+                                       **target.whisper.generate_kwargs(options.language))
+        eot = target.whisper.special["eot"]
+        sequences = out if isinstance(out, torch.Tensor) else out["sequences"]
+        theirs = [t for t in sequences[0].tolist() if t < eot or t >= timestamp_begin]  # no prompt, end or padding
+        mine = [t for t in ours if t < eot or t >= timestamp_begin]
+        identical += theirs == mine
+        matched += sum(b.size for b in difflib.SequenceMatcher(None, mine, theirs, autojunk=False).get_matching_blocks())
+        total += max(len(mine), len(theirs))
+    return {"recordings_identical": f"{identical}/{len(clips)}", "token_agreement": round(matched / total, 4)}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--target", default="base", choices=["base", "tiny.en"])
@@ -203,24 +264,34 @@ def main() -> None:
     parser.add_argument("--only", action="append", choices=list(CONTENDERS), metavar="NAME",
                         help="run only these strategies (repeatable; the baseline always runs)")
     parser.add_argument("--json", type=Path, help="also write rows and context here")
+    parser.add_argument("--long-form", action="store_true",
+                        help="the long-form set and dev-speech concatenated, by the sequential window loop")
     args = parser.parse_args()
     warnings.filterwarnings("ignore", message=".*quantize_per_tensor.*")
 
-    utterances = load_utterances(args.manifest)[: args.limit or None]
     registry = build_registry()
+    utterances = (load_long_form(registry, args.manifest) if args.long_form
+                  else load_utterances(args.manifest))[: args.limit or None]
     lab = registry.get(f"torch-whisper-{args.target}", "cpu").decoding  # the lab with its first pass wired in
     layers = lab.variant(args.target, False).lean.num_layers
-    strategies = {n: o for n, o in CONTENDERS.items()  # tiny.en has no draft model and only 4 decoder layers
+    candidates = LONG_FORM_CONTENDERS if args.long_form else CONTENDERS
+    strategies = {n: o for n, o in candidates.items()  # tiny.en has no draft model and only 4 decoder layers
                   if (o.strategy != "speculative" or args.target == "base") and o.draft_layers < layers
                   and (not args.only or n in args.only or n == BASELINE)}
-    runs = {name: Run() for name in [*strategies, FASTER_WHISPER]}
-    contenders = {name: torch_contender(lab, options, utterances, runs[name]) for name, options in strategies.items()}
     fw_id = "whisper-base" if args.target == "base" else "whisper-tiny.en"
-    contenders[FASTER_WHISPER] = faster_whisper_contender(registry, fw_id, utterances, runs[FASTER_WHISPER])
+    fw_options = {FASTER_WHISPER: {}, **({FASTER_WHISPER_BATCHED: {"batched": True, "batch_size": 8}}
+                                         if args.long_form else {})}
+    runs = {name: Run() for name in [*strategies, *fw_options]}
+    contenders = {name: torch_contender(lab, options, utterances, runs[name], args.long_form)
+                  for name, options in strategies.items()}
+    for name, options in fw_options.items():
+        contenders[name] = faster_whisper_contender(registry, fw_id, utterances, runs[name], **options)
+    warm = utterances[0].audio.samples[:30 * 16000]  # one window: first-call costs, not a whole recording
     for name, options in strategies.items():  # load-time work (quantised copies, draft models) and a warm-up
         lab.prepare(options)
-        lab.decode([utterances[0].audio.samples] * options.batch_size, options, StageTimer())
-    faster_whisper_contender(fw_id, utterances[:1], Run())()
+        lab.decode([warm] * options.batch_size, options, StageTimer())
+    for options in fw_options.values():
+        faster_whisper_contender(registry, fw_id, [Utterance("warm-up", Audio(warm, 16000), "")], Run(), **options)()
 
     load_before = context()["load_average_1_5_15"]
     timings = race(contenders, repeats=args.repeats, warmup=0)
@@ -248,10 +319,14 @@ def main() -> None:
     meta.update(load_average_before_race=load_before, target=f"whisper-{args.target}", utterances=len(utterances),
                 audio_seconds=round(sum(u.audio.duration for u in utterances), 2), repeats=args.repeats,
                 source=str(args.manifest) if args.manifest.exists() else "bundled examples")
-    print_report(f"Decoding strategies, Whisper {args.target}, {len(utterances)} utterances", rows, meta)
+    if args.long_form:
+        meta["transformers_long_form_generate_vs_window_loop_greedy"] = transformers_long_form_agreement(
+            lab, strategies[BASELINE], utterances, baseline_tokens)
+    print_report(f"Decoding strategies, Whisper {args.target}, {len(utterances)} "
+                 f"{'long-form recordings' if args.long_form else 'utterances'}", rows, meta)
 
-    clip = max(utterances, key=lambda u: u.audio.duration)
-    breakdown = [{"system": name, **profile_breakdown(lab, options, clip)}
+    clip = (min if args.long_form else max)(utterances, key=lambda u: u.audio.duration)  # long-form: the shortest
+    breakdown = [{"system": name, **profile_breakdown(lab, options, clip, args.long_form)}
                  for name, options in strategies.items() if options.batch_size == 1]
     columns = sorted({k for row in breakdown for k in row} - {"system"})
     breakdown = [{"system": row["system"], **{c: row.get(c, "-") for c in columns}} for row in breakdown]

@@ -29,10 +29,19 @@ class WhisperOptions:
     temperature: float = 0.0  # 0 = deterministic; > 0 samples (no fallback schedule)
     language: str | None = "en"  # None = detect (multilingual models only)
     vad_filter: bool = False  # drop non-speech with Silero VAD before decoding
+    batched: bool = False  # chunked batched transcription (faster-whisper's BatchedInferencePipeline): Silero
+    # VAD cuts the recording into speech chunks of up to 30 s, decoded batch_size at a time, without timestamps
+    # and without the previous chunk's text; instead of Whisper's sequential 30 s window loop
+    batch_size: int = 8  # batched only: chunks decoded together
 
     def __post_init__(self):
         if not 1 <= self.beam_size <= 20:
             raise ConfigError(f"beam_size must be between 1 and 20; got {self.beam_size}")
+        if not 1 <= self.batch_size <= 64:
+            raise ConfigError(f"batch_size must be between 1 and 64; got {self.batch_size}")
+        if self.batch_size != WhisperOptions.batch_size and not self.batched:
+            raise ConfigError("batch_size sets how many VAD chunks the batched pipeline decodes together; "
+                              "add batched=true (or leave batch_size out)")
         if not 0.0 <= self.temperature <= 1.0:
             raise ConfigError(f"temperature must be between 0 and 1; got {self.temperature}")
 
@@ -116,13 +125,20 @@ class FasterWhisperAdapter(ASRAdapter):
         if options.language not in (None, "en") and not self.multilingual:
             raise ConfigError(f"{self.info.id} is English-only; use language=en or a multilingual model")
         self.timer = timer
-        segments, info = self.model.transcribe(
-            samples,
-            beam_size=options.beam_size,
-            temperature=options.temperature,
-            language=options.language,
-            vad_filter=options.vad_filter,
-        )
+        if options.batched:  # VAD always runs here (the pipeline needs speech chunks); its time counts as "other"
+            from faster_whisper import BatchedInferencePipeline
+
+            segments, info = BatchedInferencePipeline(self.model).transcribe(
+                samples, beam_size=options.beam_size, temperature=options.temperature, language=options.language,
+                batch_size=options.batch_size)
+        else:
+            segments, info = self.model.transcribe(
+                samples,
+                beam_size=options.beam_size,
+                temperature=options.temperature,
+                language=options.language,
+                vad_filter=options.vad_filter,
+            )
         segments = list(segments)  # decoding happens while the generator is consumed
         text = "".join(s.text for s in segments)
         details = {"language": info.language, "language_probability": round(float(info.language_probability), 3),
@@ -143,10 +159,11 @@ class FasterWhisperAdapter(ASRAdapter):
         every clip exactly as `WhisperModel.generate_segments` builds it (same features, prompt and
         generate arguments, read from faster-whisper's own defaults), and a clip whose transcript
         does not end inside that window (a second window would follow) is decoded again by
-        `_recognize`. Sampling (temperature > 0), VAD and language detection run one by one.
+        `_recognize`. Sampling (temperature > 0), VAD, language detection and the chunked batched
+        pipeline (`batched`, which batches inside one recording) run one by one.
         """
         one_by_one = (len(clips) == 1 or options.vad_filter or options.language is None
-                      or options.temperature > 0)
+                      or options.temperature > 0 or options.batched)
         short = [i for i, clip in enumerate(clips) if len(clip) <= _WINDOW_SAMPLES] if not one_by_one else []
         outputs: list[tuple[str, dict] | None] = [None] * len(clips)
         if len(short) > 1:

@@ -17,6 +17,7 @@ from studio.errors import ConfigError
 from studio.timing import StageTimer
 from studio.types import AdapterInfo, Transcription
 
+_WINDOW_SAMPLES = int(WHISPER_WINDOW_SECONDS * 16000)  # longer clips take the long-form window loop
 
 
 class RegistryFirstPass:
@@ -48,7 +49,8 @@ def _info(name: str, params: str, package: str, parameters: int) -> AdapterInfo:
         options_type=DecodingOptions,
         family="Whisper (PyTorch, converted from CTranslate2)",
         decoding="autoregressive; strategy option: greedy/beam generate, lean loop, speculative, early exit, "
-                 "prompt lookup; audio_ctx trimming, int8 quantisation, batching",
+                 "prompt lookup; audio_ctx trimming, int8 quantisation, batching; clips over 30 s by Whisper's "
+                 "sequential window loop with timestamps",
         model=f"openai/whisper-{name}, {params} params, fp32, converted from the CTranslate2 weights in {package}",
         stages=_STAGES,
         not_measured=_NOT_MEASURED,
@@ -100,9 +102,14 @@ class TorchWhisperAdapter(ASRAdapter):
         return options.batch_size if STRATEGIES[options.strategy].batches else 1
 
     def _recognize_batch(self, clips: list[np.ndarray], options: DecodingOptions, timer: StageTimer):
-        results = self.decoding.decode(clips, options, timer)
-        return [(r.text, {"strategy": options.strategy, "lossless": options.lossless, **r.details()})
-                for r in results]
+        """Clips up to 30 s decode as one window (batched where the strategy batches); longer ones by
+        Whisper's sequential window loop with timestamps (`WhisperDecoding.decode_long`), one at a time."""
+        long = {i for i, clip in enumerate(clips) if len(clip) > _WINDOW_SAMPLES}
+        short = [i for i in range(len(clips)) if i not in long]
+        results = dict(zip(short, self.decoding.decode([clips[i] for i in short], options, timer))) if short else {}
+        results.update({i: self.decoding.decode_long(clips[i], options, timer) for i in sorted(long)})
+        return [(results[i].text, {"strategy": options.strategy, "lossless": options.lossless, **results[i].details()})
+                for i in range(len(clips))]
 
     def _recognize(self, samples, options, timer):  # every call goes through _recognize_batch
         return self._recognize_batch([samples], options, timer)[0]

@@ -272,12 +272,13 @@ class LoadedWhisper:
     def multilingual(self) -> bool:
         return bool(self.model.generation_config.is_multilingual)
 
-    def prompt(self, language: str = "en") -> list[int]:
-        """Start-of-transcript prefix without timestamps: [sot, (lang, transcribe,) notimestamps]."""
+    def prompt(self, language: str = "en", timestamps: bool = False) -> list[int]:
+        """Start-of-transcript prefix: [sot, (lang, transcribe,) notimestamps]; with `timestamps` (long-form
+        windows) without notimestamps, so the decoder predicts timestamp tokens."""
         s = self.special
-        if not self.multilingual:
-            return [s["sot"], s["no_timestamps"]]
-        return [s["sot"], self.tokenizer.convert_tokens_to_ids(f"<|{language}|>"), s["transcribe"], s["no_timestamps"]]
+        prefix = [s["sot"]] if not self.multilingual else [
+            s["sot"], self.tokenizer.convert_tokens_to_ids(f"<|{language}|>"), s["transcribe"]]
+        return prefix if timestamps else prefix + [s["no_timestamps"]]
 
     def generate_kwargs(self, language: str = "en") -> dict:
         """What `generate` needs for the same prompt. Naming the language matters: given only

@@ -149,9 +149,10 @@ class LogitRules:
         rules.always, rules.first = self.always[token_ids], self.first[token_ids]
         return rules
 
-    def apply(self, logits: torch.Tensor, first_generated: int) -> torch.Tensor:
+    def apply(self, logits: torch.Tensor, first_generated: int, tokens: list[int] | None = None) -> torch.Tensor:
         """`logits` (..., n, vocab) with suppressed tokens at -inf; position `first_generated` of n is the first
-        generated token (negative or >= n when none of them is)."""
+        generated token (negative or >= n when none of them is). `tokens` (the sequence the rows continue) is
+        for rules that depend on it (long-form timestamps); these do not."""
         logits = logits.masked_fill(self.always, -np.inf)
         if 0 <= first_generated < logits.shape[-2]:
             logits[..., first_generated, :].masked_fill_(self.first, -np.inf)

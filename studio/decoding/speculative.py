@@ -95,9 +95,10 @@ class GreedyVerifier:
     def __init__(self, target: LeanWhisper, rules: LogitRules):
         self.target, self.rules = target, rules
 
-    def verify(self, state: DecoderState, tokens: list[int], first_generated: int) -> list[int]:
+    def verify(self, state: DecoderState, tokens: list[int], first_generated: int, prefix: list[int] = ()) -> list[int]:
+        """`prefix`: the tokens before `tokens` (rules that depend on the sequence, e.g. timestamps, read it)."""
         hidden = self.target.hidden(torch.tensor([tokens]), state)
-        logits = self.rules.apply(self.target.logits(hidden)[0], first_generated)
+        logits = self.rules.apply(self.target.logits(hidden)[0], first_generated, [*prefix, *tokens])
         return logits.argmax(-1).tolist()
 
 
@@ -122,8 +123,9 @@ class SpeculativeDecoder:
 
     def rounds(self, state: DecoderState, prompt: list[int]) -> Iterator[Round]:
         """Decode from `prompt`, yielding each round as soon as it is verified."""
-        with self.timer.stage("verify"):  # prefill: every prompt token but the last enters the cache
-            self.target.hidden(torch.tensor([prompt[:-1]]), state)
+        if len(prompt) > 1:  # an English-only model's long-form prompt is the start token alone
+            with self.timer.stage("verify"):  # prefill: every prompt token but the last enters the cache
+                self.target.hidden(torch.tensor([prompt[:-1]]), state)
         sequence = list(prompt)
         while True:
             generated = len(sequence) - len(prompt)
@@ -134,7 +136,7 @@ class SpeculativeDecoder:
                 drafts = self.drafter.propose(sequence, budget)[:max(budget, 0)] if budget > 0 else []
             with self.timer.stage("verify"):
                 predictions = self.verifier.verify(state, [sequence[-1]] + drafts,
-                                                   first_generated_offset(len(sequence), len(prompt)))
+                                                   first_generated_offset(len(sequence), len(prompt)), sequence[:-1])
             accepted = self.accept(drafts, predictions)
             state.truncate(len(sequence) + accepted)  # the new last token is not in the cache yet
             self.drafter.observe(len(drafts), accepted)

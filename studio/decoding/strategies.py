@@ -23,6 +23,8 @@ import torch
 from studio.decoding.convert import LoadedWhisper, load_whisper
 from studio.decoding.options import DRAFT_MODEL, STRATEGIES, DecodingOptions
 from studio.decoding.lean import ENCODER_POSITIONS, LeanWhisper, LogitRules, audio_positions
+from studio.decoding.longform import (SAMPLES_PER_FRAME, TimestampRules, Window, sequential_windows,
+                                      window_features)
 from studio.decoding.speculative import (DecodeStats, EarlyExitDrafter, ModelDrafter, PromptLookupDrafter, Round,
                                          SpeculativeDecoder, frequent_vocabulary)
 from studio.errors import ConfigError
@@ -49,6 +51,16 @@ class DecodeResult:
 
     def details(self) -> dict:
         return {"tokens": len(self.tokens), "audio_ctx": self.audio_ctx, **self.stats.as_details()}
+
+
+@dataclass(frozen=True)
+class LongformResult(DecodeResult):
+    """A recording decoded window by window; `tokens` hold the kept segments with their timestamp tokens."""
+
+    windows: tuple[Window, ...] = ()
+
+    def details(self) -> dict:
+        return {**super().details(), "windows": len(self.windows)}
 
 
 @dataclass
@@ -184,17 +196,22 @@ class WhisperDecoding:
                 results[index] = self._result(tokens, stats, options, audio_ctx)
         return [results[i] for i in range(len(clips))]
 
-    def _greedy_steps(self, target: _Variant, state, options: DecodingOptions) -> Iterator[list[int | None]]:
-        """One token per row per step; None for rows that have ended. Stops when every row has ended."""
-        prompt = target.whisper.prompt(options.language)
+    def _greedy_steps(self, target: _Variant, state, options: DecodingOptions, prompt: list[int] | None = None,
+                      rules: LogitRules | TimestampRules | None = None) -> Iterator[list[int | None]]:
+        """One token per row per step; None for rows that have ended. Stops when every row has ended.
+        `prompt` and `rules` default to the target's; long-form windows pass the timestamp ones (one row)."""
+        prompt = prompt or target.whisper.prompt(options.language)
+        rules = rules or target.rules
         eot = target.whisper.special["eot"]
         batch = state.keys[0].shape[0]
         tokens = torch.tensor([prompt] * batch)
+        sequence = list(prompt)  # the first row's tokens, for rules that read them (one row when they do)
         alive = torch.ones(batch, dtype=torch.bool)
         for step in range(options.max_new_tokens):
             hidden = target.lean.hidden(tokens, state)
-            logits = target.rules.apply(target.lean.logits(hidden[:, -1:]), 0 if step == 0 else -1)
+            logits = rules.apply(target.lean.logits(hidden[:, -1:]), 0 if step == 0 else -1, sequence)
             tokens = logits[:, -1].argmax(-1, keepdim=True)
+            sequence.append(int(tokens[0, 0]))
             ended = tokens[:, 0] == eot
             column = [int(t) if a and not e else None for t, a, e in zip(tokens[:, 0], alive, ended)]
             alive &= ~ended
@@ -202,16 +219,95 @@ class WhisperDecoding:
                 return
             yield column
 
-    def _drafting(self, clip: np.ndarray, options: DecodingOptions, timer: StageTimer) -> Iterator[Round]:
+    def _drafting(self, clip: np.ndarray, options: DecodingOptions, timer: StageTimer,
+                  window: "_WindowInput | None" = None) -> Iterator[Round]:
+        """Draft-and-verify over one clip, or over one long-form `window` (its features, prompt and rules)."""
         target = self.target(options)
-        features = self.features([clip], timer)
+        features = self.features([clip], timer) if window is None else window.features
         audio_ctx = self._audio_ctx(options, [clip])
         state = self._start(target, features, audio_ctx, timer)
-        prompt = target.whisper.prompt(options.language)
+        prompt = target.whisper.prompt(options.language) if window is None else window.prompt
         drafter = DRAFTERS[options.strategy].make(self, clip, target, state, features, audio_ctx, options, timer)
-        decoder = SpeculativeDecoder(target.lean, target.rules, drafter, options.draft_tokens,
-                                     target.whisper.special["eot"], options.max_new_tokens, timer)
+        decoder = SpeculativeDecoder(target.lean, target.rules if window is None else window.rules, drafter,
+                                     options.draft_tokens, target.whisper.special["eot"], options.max_new_tokens,
+                                     timer)
         yield from decoder.rounds(state, prompt)
+
+    # --- long-form audio ------------------------------------------------------------------------
+
+    @torch.inference_mode()
+    def decode_long(self, samples: np.ndarray, options: DecodingOptions, timer: StageTimer) -> LongformResult:
+        """A recording of any length by Whisper's sequential 30 s window loop (`studio.decoding.longform`),
+        each window decoded by `options.strategy` with timestamp tokens."""
+        self.prepare(options)
+        target = self.target(options)
+        prompt = target.whisper.prompt(options.language, timestamps=True)
+        rules = TimestampRules.for_model(target.whisper.model, target.rules, len(prompt))
+        with timer.stage("features"):  # once over the whole recording, as transformers' long-form generate does
+            features = torch.from_numpy(self.feature_extractor(
+                samples, sampling_rate=16000, truncation=False, padding="longest", return_tensors="np").input_features)
+        stats = DecodeStats()
+
+        def decode_window(seek: int, frames: int) -> list[int]:
+            clip = samples[seek * SAMPLES_PER_FRAME:(seek + frames) * SAMPLES_PER_FRAME]
+            window = _WindowInput(window_features(features, seek, frames), prompt, rules)
+            tokens, window_stats = self._decode_window(clip, window, options, timer)
+            stats.drafted += window_stats.drafted
+            stats.accepted += window_stats.accepted
+            stats.target_steps += window_stats.target_steps
+            stats.tokens += window_stats.tokens
+            stats.draft_layers += window_stats.draft_layers
+            return tokens
+
+        timestamp_begin = rules.timestamp_begin
+        windows = sequential_windows(features.shape[-1], decode_window, timestamp_begin)
+        tokens = tuple(t for w in windows for t in w.kept)
+        text = target.whisper.tokenizer.decode([t for t in tokens if t < timestamp_begin], skip_special_tokens=True)
+        audio_ctx = options.audio_ctx or ENCODER_POSITIONS
+        return LongformResult(tokens, text, stats, audio_ctx, windows=tuple(windows))
+
+    def _generate_window(self, target: _Variant, window: "_WindowInput", options: DecodingOptions,
+                         timer: StageTimer) -> list[int]:
+        """transformers' `generate` over one window with Whisper's timestamp processor.
+
+        `WhisperForConditionalGeneration.generate` would run its own seek loop inside the window (it
+        re-decodes the audio after the last complete segment), so the window goes through the generic
+        `GenerationMixin.generate` with the processors Whisper's `generate` adds: its generation config's
+        suppression, then `WhisperTimeStampLogitsProcessor` (transformers' own class, not ours)."""
+        from transformers import GenerationMixin, LogitsProcessorList
+        from transformers.generation.logits_process import WhisperTimeStampLogitsProcessor
+
+        config = target.hf_model.generation_config
+        timestamps = WhisperTimeStampLogitsProcessor(config, begin_index=len(window.prompt))
+        with timer.stage("generate"):
+            out = GenerationMixin.generate(
+                target.hf_model, input_features=window.features, decoder_input_ids=torch.tensor([window.prompt]),
+                logits_processor=LogitsProcessorList([timestamps]), generation_config=config, do_sample=False,
+                num_beams=options.beam_size if options.strategy == "beam" else 1,
+                max_new_tokens=options.max_new_tokens)
+        row = out.tolist()[0][len(window.prompt):]
+        eot = target.whisper.special["eot"]
+        return row[:row.index(eot)] if eot in row else row
+
+    def _decode_window(self, clip: np.ndarray, window: "_WindowInput", options: DecodingOptions,
+                       timer: StageTimer) -> tuple[list[int], DecodeStats]:
+        """One 30 s window's tokens (timestamps included, end of text cut off) by the options' strategy."""
+        target = self.target(options)
+        runner = STRATEGIES[options.strategy].runner
+        if runner == "generate":
+            tokens = self._generate_window(target, window, options, timer)
+            return tokens, DecodeStats(target_steps=len(tokens) + 1, tokens=len(tokens))
+        if runner == "lean":
+            state = self._start(target, window.features, self._audio_ctx(options, [clip]), timer)
+            with timer.stage("decoder"):
+                tokens = [c[0] for c in self._greedy_steps(target, state, options, window.prompt, window.rules)]
+            return tokens, DecodeStats(target_steps=len(tokens) + 1, tokens=len(tokens))
+        stats = DecodeStats()
+        tokens = []
+        for step in self._drafting(clip, options, timer, window):
+            stats.add(step)
+            tokens += step.emitted
+        return tokens, stats
 
     def first_pass_tokens(self, clip: np.ndarray, target: _Variant, timer: StageTimer) -> list[int]:
         """The first-pass transcript in the target's tokens, ending in end of text (its time counts as drafting)."""
@@ -236,6 +332,15 @@ class WhisperDecoding:
         tokenizer = self.target(options).whisper.tokenizer
         return DecodeResult(tuple(tokens), tokenizer.decode(tokens, skip_special_tokens=True), stats, audio_ctx,
                             rounds)
+
+
+@dataclass(frozen=True)
+class _WindowInput:
+    """What a long-form window gives the strategies instead of a clip's own features and prompt."""
+
+    features: torch.Tensor  # (1, 80, 3000): the window's slice of the whole recording's log-mel
+    prompt: list[int]  # start of transcript without <|notimestamps|>
+    rules: TimestampRules
 
 
 def duration_buckets(lengths: list[int], batch_size: int) -> list[list[int]]:

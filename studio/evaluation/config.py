@@ -31,6 +31,7 @@ import yaml
 from studio.adapters.options import options_from_mapping
 from studio.adapters.registry import Registry, System
 from studio.errors import ConfigError
+from studio.evaluation.longform import generated_manifest_path
 from studio.metrics import METRICS
 from studio.timing import DEVICES
 from studio.types import Task
@@ -47,6 +48,8 @@ class DatasetConfig:
     path: Path  # manifest, text list or folder, resolved against the config file
     name: str | None = None  # defaults to the file or folder name
     keep_unreadable: bool = False  # unreadable audio becomes a failed row instead of refusing the set (uploads)
+    generated: str | None = None  # a set the studio makes itself (`studio.evaluation.longform`); `path` is its
+    # manifest in the cache, made before the run
 
 
 @dataclass(frozen=True)
@@ -196,8 +199,18 @@ class _Parser:
         where = ("datasets", index)
         if isinstance(entry, str):
             entry = {"path": entry}
+        if isinstance(entry, dict) and isinstance(entry.get("generated"), str) and "path" not in entry:
+            unknown = set(entry) - {"generated", "name"}
+            if unknown:
+                raise self.error(where, f"unknown dataset key {sorted(unknown)[0]!r}; known keys: generated, name")
+            try:
+                path = generated_manifest_path(entry["generated"])
+            except ConfigError as error:
+                raise self.error(where, str(error)) from None
+            return DatasetConfig(path, entry.get("name") or entry["generated"], generated=entry["generated"])
         if not isinstance(entry, dict) or not isinstance(entry.get("path"), str):
-            raise self.error(where, "each dataset needs a path (a manifest, text list or folder)")
+            raise self.error(where, "each dataset needs a path (a manifest, text list or folder) or `generated: "
+                                    "longform` (a set the studio makes)")
         unknown = set(entry) - {"path", "name"}
         if unknown:
             raise self.error(where, f"unknown dataset key {min(unknown, key=str)!r}; known keys: path, name")

@@ -25,6 +25,7 @@ from studio.adapters.registry import Registry
 from studio.errors import ConfigError
 from studio.evaluation.config import EvalConfig
 from studio.evaluation.datasets import Dataset, load_dataset
+from studio.evaluation.longform import make_generated
 from studio.evaluation.results import RESULTS_FILE, RUN_FILE, ResultsLog, summarize, write_summary
 from studio.evaluation.executors import Executor, LocalExecutor, ProgressCallback, RunControl
 
@@ -68,6 +69,9 @@ def run_evaluation(config: EvalConfig, registry: Registry, progress: ProgressCal
     """
     if config.task == "tts" and "wer" in config.metrics and config.judge is None:
         raise ConfigError("round-trip WER for TTS needs a judge ASR system, e.g. `judge: {adapter: whisper-tiny.en}`")
+    for dataset in config.datasets:
+        if dataset.generated:  # made once into the cache (minutes), reused afterwards
+            make_generated(dataset.generated, registry)
     datasets = load_datasets(config)
     output = Path(config.output)
     output.mkdir(parents=True, exist_ok=True)
