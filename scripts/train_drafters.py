@@ -235,7 +235,7 @@ def draft_vocabulary(clips: list[ClipStates], rules: LogitRules, eot: int, lowes
 
 
 def train(cache: Cache, projection: torch.Tensor, medusa: MedusaHeads, adapters: dict[int, ExitAdapter],
-          steps: int, batch: int, log, lr: float = 1e-3) -> list[dict]:
+          steps: int, batch: int, log, lr: float = 2e-3) -> list[dict]:
     """Adam on every head at once; Medusa: CE to the tokens ahead; exit: KL to the full model's distribution."""
     parameters = [p for m in (medusa, *adapters.values()) for p in m.parameters()]
     optimiser = torch.optim.AdamW(parameters, lr=lr, weight_decay=0.01)
@@ -322,7 +322,7 @@ on {facts['machine']} in {facts['minutes']:.1f} min wall (data {facts['data_minu
   (noise 0, length_scale 0.85/1.0/1.2) and eSpeak NG en-us (150/175/200 wpm), alternating.
 - **Targets** (self-distillation, no transcripts): Whisper {target}'s own greedy tokens with the full 30 s encoder
   context ({facts['tokens']:,} tokens incl. end of text), and its teacher-forced decoder states, cached once.
-- **Training**: {facts['steps']} AdamW steps (one-cycle lr 1e-3, batch {facts['batch']} positions), all heads at once.
+- **Training**: {facts['steps']} AdamW steps (one-cycle lr 2e-3, batch {facts['batch']} positions), all heads at once.
   Medusa head i: cross-entropy to the token i+1 after the next one; exit adapters (layers {', '.join(map(str, acc['exit']))}):
   KL to the full model's next-token distribution, both over the draft vocabulary.
   Loss at step 1 -> {last['step']}: Medusa CE {first['medusa_ce']} -> {last['medusa_ce']};
@@ -379,11 +379,11 @@ def make_states(args, log) -> tuple:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--target", default="base")
-    parser.add_argument("--clips", type=int, default=120, help="passages to synthesise (held-out ones included)")
+    parser.add_argument("--clips", type=int, default=48, help="passages to synthesise (held-out ones included)")
     parser.add_argument("--max-words", type=int, default=55, help="words per passage (sentences joined)")
-    parser.add_argument("--held-out", type=int, default=16)
-    parser.add_argument("--steps", type=int, default=400)
-    parser.add_argument("--batch", type=int, default=256)
+    parser.add_argument("--held-out", type=int, default=8)
+    parser.add_argument("--steps", type=int, default=120)
+    parser.add_argument("--batch", type=int, default=128)
     parser.add_argument("--heads", type=int, default=4)
     parser.add_argument("--exit-layers", default="2,3", help="candidate exit layers, chosen on the held-out clips")
     parser.add_argument("--exit-width", type=int, default=1024)
