@@ -301,7 +301,7 @@ def choose_exit_layer(exits: dict[int, dict], decoder_layers: int) -> int:
 def model_card(target: str, facts: dict) -> str:
     acc, history = facts["held_out"], facts["history"]
     first, last = history[0], history[-1]
-    exit_rows = "\n".join(f"| {k} | {v['untrained']:.3f} | {v['trained']:.3f} |" for k, v in acc["exit"].items())
+    exit_rows = "\n".join(f"  | {k} | {v['untrained']:.3f} | {v['trained']:.3f} |" for k, v in acc["exit"].items())
     return f"""# Trained drafters for Whisper {target}
 
 Made by `python scripts/train_drafters.py --target {target} --clips {facts['clips']} --held-out {facts['held_out_clips']} --steps {facts['steps']}`
