@@ -143,7 +143,7 @@ class MedusaDrafter:
     def __init__(self, target: LeanWhisper, rules: LogitRules, drafters: TrainedDrafters, eot: int):
         self.heads = drafters.medusa
         self.token_ids = drafters.vocabulary
-        self.projection = target.decoder.embed_tokens.weight[drafters.vocabulary].contiguous()
+        self.projection = target.decoder.embed_tokens.weight[drafters.vocabulary].detach().contiguous()
         self.rules = rules.restrict(drafters.vocabulary)
         self.eot = eot
         self.verifier = HiddenRecordingVerifier(target, rules)
@@ -176,7 +176,7 @@ class TrainedExitDrafter:
         self.layers = drafters.exit_layer  # the decoder reports it per round
         self.adapter = drafters.exit_adapter
         self.token_ids = drafters.vocabulary
-        self.projection = target.decoder.embed_tokens.weight[drafters.vocabulary].contiguous()
+        self.projection = target.decoder.embed_tokens.weight[drafters.vocabulary].detach().contiguous()
         self.rules = rules.restrict(drafters.vocabulary)
         self.confidence = confidence
 
