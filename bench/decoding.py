@@ -42,6 +42,7 @@ from bench.timer import context, print_report, race  # noqa: E402
 from studio.audio import Audio, load_audio  # noqa: E402
 from studio.bootstrap import build_registry  # noqa: E402
 from studio.decoding.options import STRATEGIES, DecodingOptions  # noqa: E402
+from studio.decoding.trained import drafters_path  # noqa: E402
 from studio.metrics.wer import normalize, word_errors  # noqa: E402
 from studio.timing import StageTimer  # noqa: E402
 
@@ -62,6 +63,8 @@ CONTENDERS = {
     "early exit adaptive k": DecodingOptions(strategy="early_exit"),
     "prompt lookup (output)": DecodingOptions(strategy="prompt_lookup"),
     "prompt lookup (first pass)": DecodingOptions(strategy="prompt_lookup", lookup="first_pass", draft_tokens=16),
+    "medusa (trained heads)": DecodingOptions(strategy="medusa"),
+    "layer skip (trained exit, confidence 0.5)": DecodingOptions(strategy="layer_skip", draft_tokens=8),
     "lean, audio_ctx fit": DecodingOptions(strategy="lean", audio_ctx=0),
     "lean, int8": DecodingOptions(strategy="lean", quantize=True),
 }
@@ -277,6 +280,7 @@ def main() -> None:
     candidates = LONG_FORM_CONTENDERS if args.long_form else CONTENDERS
     strategies = {n: o for n, o in candidates.items()  # tiny.en has no draft model and only 4 decoder layers
                   if (o.strategy != "speculative" or args.target == "base") and o.draft_layers < layers
+                  and (o.strategy not in ("medusa", "layer_skip") or drafters_path(args.target).exists())
                   and (not args.only or n in args.only or n == BASELINE)}
     fw_id = "whisper-base" if args.target == "base" else "whisper-tiny.en"
     fw_options = {FASTER_WHISPER: {}, **({FASTER_WHISPER_BATCHED: {"batched": True, "batch_size": 8}}

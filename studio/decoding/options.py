@@ -36,6 +36,8 @@ STRATEGIES: dict[str, StrategySpec] = {s.name: s for s in (
     StrategySpec("speculative", "drafting", False, True),  # tiny.en drafts for base, verified by base
     StrategySpec("early_exit", "drafting", False, True),  # the first draft_layers decoder layers draft for the rest
     StrategySpec("prompt_lookup", "drafting", False, True),  # n-grams of the text so far (or a first pass) draft
+    StrategySpec("medusa", "drafting", False, True),  # trained heads on the last decoder state draft a chain
+    StrategySpec("layer_skip", "drafting", False, True),  # the first k layers + a trained exit head draft
 )}
 Strategy = Literal[tuple(STRATEGIES)]  # type: ignore[valid-type]  # the option parser lists these choices
 DRAFT_MODEL = {"base": "tiny.en"}  # the smaller model that drafts for each target
@@ -52,6 +54,7 @@ class DecodingOptions:
     ngram: int = 3  # prompt_lookup: longest n-gram matched
     lookup: Literal["output", "first_pass"] = "output"  # prompt_lookup: search the output only, or also a
     # first-pass transcript by faster-whisper tiny.en int8 (its time counts as drafting)
+    exit_confidence: float = 0.5  # layer_skip: keep drafting while the exit head's top probability is at least this
     audio_ctx: int = ENCODER_POSITIONS  # encoder positions, 50 per second; 1500 = full 30 s; 0 = fit each clip
     quantize: bool = False  # int8 dynamic quantisation of every Linear layer (not lossless)
     batch_size: int = 1  # lean, greedy, beam: clips decoded together, bucketed by duration
@@ -73,6 +76,8 @@ class DecodingOptions:
             raise ConfigError(f"ngram must be between 1 and 8; got {self.ngram}")
         if self.lookup not in ("output", "first_pass"):
             raise ConfigError(f"lookup must be 'output' or 'first_pass'; got {self.lookup!r}")
+        if not 0.0 <= self.exit_confidence <= 1.0:
+            raise ConfigError(f"exit_confidence must be between 0 and 1; got {self.exit_confidence}")
         if not 0 <= self.audio_ctx <= ENCODER_POSITIONS:
             raise ConfigError(f"audio_ctx must be 0 (fit each clip) to {ENCODER_POSITIONS} (30 s); got {self.audio_ctx}")
         spec = STRATEGIES[self.strategy]

@@ -114,9 +114,10 @@ class SpeculativeDecoder:
     """Greedy decoding of one utterance with a drafter and the full model as verifier."""
 
     def __init__(self, target: LeanWhisper, rules: LogitRules, drafter: Drafter, draft_tokens: int,
-                 eot: int, max_new_tokens: int, timer: StageTimer):
+                 eot: int, max_new_tokens: int, timer: StageTimer, verifier: GreedyVerifier | None = None):
         self.drafter = drafter  # proposes up to draft_tokens continuations per round
-        self.verifier = GreedyVerifier(target, rules)  # one full-model pass over last token + drafts
+        # one full-model pass over last token + drafts; a drafter that reads the target's states brings its own
+        self.verifier = verifier or GreedyVerifier(target, rules)
         self.accept = accept_matching_prefix  # acceptance rule: exact greedy agreement
         self.target, self.draft_tokens, self.eot = target, draft_tokens, eot
         self.max_new_tokens, self.timer = max_new_tokens, timer

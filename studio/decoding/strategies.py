@@ -27,6 +27,7 @@ from studio.decoding.longform import (SAMPLES_PER_FRAME, TimestampRules, Window,
                                       window_features)
 from studio.decoding.speculative import (DecodeStats, EarlyExitDrafter, ModelDrafter, PromptLookupDrafter, Round,
                                          SpeculativeDecoder, frequent_vocabulary)
+from studio.decoding.trained import MedusaDrafter, TrainedDrafters, TrainedExitDrafter, load_drafters
 from studio.errors import ConfigError
 from studio.timing import StageTimer
 
@@ -80,6 +81,7 @@ class WhisperDecoding:
         self.name = name
         self.first_pass = first_pass  # a cheap transcriber for prompt lookup's lookup=first_pass
         self._variants: dict[tuple[str, bool], _Variant] = {}
+        self._trained: TrainedDrafters | None = None  # medusa and layer_skip heads, loaded on first use
         from transformers import WhisperFeatureExtractor
 
         self.feature_extractor = WhisperFeatureExtractor(feature_size=80)  # Whisper's log-mel front end
@@ -102,6 +104,12 @@ class WhisperDecoding:
                                                                dtype=torch.qint8)
             self._variants[key] = _Variant(whisper, model, LeanWhisper(model), LogitRules.for_model(whisper.model))
         return self._variants[key]
+
+    def trained_drafters(self, options: DecodingOptions) -> TrainedDrafters:
+        """The heads trained for this target (`scripts/train_drafters.py`), loaded once from `assets/drafters/`."""
+        if self._trained is None:
+            self._trained = load_drafters(self.name, self.target(options).hf_model.config)
+        return self._trained
 
     def target(self, options: DecodingOptions) -> _Variant:
         return self.variant(self.name, options.quantize)
@@ -198,26 +206,9 @@ class WhisperDecoding:
 
     def _greedy_steps(self, target: _Variant, state, options: DecodingOptions, prompt: list[int] | None = None,
                       rules: LogitRules | TimestampRules | None = None) -> Iterator[list[int | None]]:
-        """One token per row per step; None for rows that have ended. Stops when every row has ended.
-        `prompt` and `rules` default to the target's; long-form windows pass the timestamp ones (one row)."""
-        prompt = prompt or target.whisper.prompt(options.language)
-        rules = rules or target.rules
-        eot = target.whisper.special["eot"]
-        batch = state.keys[0].shape[0]
-        tokens = torch.tensor([prompt] * batch)
-        sequence = list(prompt)  # the first row's tokens, for rules that read them (one row when they do)
-        alive = torch.ones(batch, dtype=torch.bool)
-        for step in range(options.max_new_tokens):
-            hidden = target.lean.hidden(tokens, state)
-            logits = rules.apply(target.lean.logits(hidden[:, -1:]), 0 if step == 0 else -1, sequence)
-            tokens = logits[:, -1].argmax(-1, keepdim=True)
-            sequence.append(int(tokens[0, 0]))
-            ended = tokens[:, 0] == eot
-            column = [int(t) if a and not e else None for t, a, e in zip(tokens[:, 0], alive, ended)]
-            alive &= ~ended
-            if not alive.any():
-                return
-            yield column
+        """`greedy_steps` with the target's prompt and rules; long-form windows pass the timestamp ones (one row)."""
+        return greedy_steps(target.lean, rules or target.rules, state, prompt or target.whisper.prompt(options.language),
+                            target.whisper.special["eot"], options.max_new_tokens)
 
     def _drafting(self, clip: np.ndarray, options: DecodingOptions, timer: StageTimer,
                   window: "_WindowInput | None" = None) -> Iterator[Round]:
@@ -230,7 +221,7 @@ class WhisperDecoding:
         drafter = DRAFTERS[options.strategy].make(self, clip, target, state, features, audio_ctx, options, timer)
         decoder = SpeculativeDecoder(target.lean, target.rules if window is None else window.rules, drafter,
                                      options.draft_tokens, target.whisper.special["eot"], options.max_new_tokens,
-                                     timer)
+                                     timer, verifier=getattr(drafter, "verifier", None))  # medusa reads its states
         yield from decoder.rounds(state, prompt)
 
     # --- long-form audio ------------------------------------------------------------------------
@@ -343,6 +334,28 @@ class _WindowInput:
     rules: TimestampRules
 
 
+def greedy_steps(lean: LeanWhisper, rules: LogitRules | TimestampRules, state, prompt: list[int], eot: int,
+                 max_new_tokens: int) -> Iterator[list[int | None]]:
+    """The lean greedy loop: one token per row per step; None for rows that have ended. Stops when every
+    row has ended. Rules that read the sequence (timestamps) see the first row's tokens, so they take one row.
+    (Module-level so the drafter training script runs it on a bare model.)"""
+    batch = state.keys[0].shape[0]
+    tokens = torch.tensor([prompt] * batch)
+    sequence = list(prompt)
+    alive = torch.ones(batch, dtype=torch.bool)
+    for step in range(max_new_tokens):
+        hidden = lean.hidden(tokens, state)
+        logits = rules.apply(lean.logits(hidden[:, -1:]), 0 if step == 0 else -1, sequence)
+        tokens = logits[:, -1].argmax(-1, keepdim=True)
+        sequence.append(int(tokens[0, 0]))
+        ended = tokens[:, 0] == eot
+        column = [int(t) if a and not e else None for t, a, e in zip(tokens[:, 0], alive, ended)]
+        alive &= ~ended
+        if not alive.any():
+            return
+        yield column
+
+
 def duration_buckets(lengths: list[int], batch_size: int) -> list[list[int]]:
     """Indices grouped into batches of similar length (sorted by length), so short clips
     do not wait for long ones and trimmed encoder contexts stay tight.
@@ -400,6 +413,22 @@ def _lookup_drafter(lab: WhisperDecoding, clip, target: _Variant, state, feature
     return PromptLookupDrafter(len(target.whisper.prompt(options.language)), options.ngram, reference)
 
 
+def _trained_prepare(lab: WhisperDecoding, options: DecodingOptions) -> None:
+    lab.trained_drafters(options)
+
+
+def _medusa_drafter(lab: WhisperDecoding, clip, target: _Variant, state, features, audio_ctx: int,
+                    options: DecodingOptions, timer: StageTimer):
+    return MedusaDrafter(target.lean, target.rules, lab.trained_drafters(options), target.whisper.special["eot"])
+
+
+def _layer_skip_drafter(lab: WhisperDecoding, clip, target: _Variant, state, features, audio_ctx: int,
+                        options: DecodingOptions, timer: StageTimer):
+    return TrainedExitDrafter(target.lean, state, target.rules, lab.trained_drafters(options),
+                              target.whisper.special["eot"], len(target.whisper.prompt(options.language)),
+                              options.exit_confidence)
+
+
 @dataclass(frozen=True)
 class Drafting:
     make: Callable[..., object]  # (lab, clip, target, state, features, audio_ctx, options, timer) -> drafter
@@ -410,4 +439,6 @@ DRAFTERS: dict[str, Drafting] = {
     "speculative": Drafting(_model_drafter, _model_drafter_prepare),
     "early_exit": Drafting(_early_exit_drafter),
     "prompt_lookup": Drafting(_lookup_drafter, _lookup_prepare),
+    "medusa": Drafting(_medusa_drafter, _trained_prepare),
+    "layer_skip": Drafting(_layer_skip_drafter, _trained_prepare),
 }

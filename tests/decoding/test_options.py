@@ -9,7 +9,8 @@ from studio.errors import ConfigError
 
 
 @pytest.mark.parametrize("values, message", [
-    (dict(strategy="medusa"), "strategy must be one of"),
+    (dict(strategy="eagle"), "strategy must be one of"),
+    (dict(strategy="layer_skip", exit_confidence=1.5), "exit_confidence"),
     (dict(strategy="greedy", audio_ctx=0), "audio_ctx needs our own encoder"),
     (dict(strategy="speculative", batch_size=4), "decodes one clip at a time"),
     (dict(draft_tokens=0), "draft_tokens"),
