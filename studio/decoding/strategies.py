@@ -6,9 +6,12 @@ Each strategy in `options.STRATEGIES` names its runner:
 - `drafting`: a drafter proposes tokens and the target verifies them (`SpeculativeDecoder`); the
   drafters are in `DRAFTERS` below: `speculative` (tiny.en drafts for base, through text),
   `early_exit` (the target's first `draft_layers` layers, 0 = adapt, optionally over the
-  `draft_vocab` most frequent tokens), `prompt_lookup` (n-grams of the text so far or a first pass).
-`audio_ctx` (encoder context trimming, not lossless) and `quantize` (int8 dynamic
-quantisation, not lossless) combine with the lean and drafting runners.
+  `draft_vocab` most frequent tokens), `prompt_lookup` (n-grams of the text so far or a first pass),
+  `jacobi` (the target's previous predictions: Jacobi iteration); `draft_tokens=0` adapts the
+  draft length, `accept_tolerance` relaxes acceptance (not lossless).
+`audio_ctx` (encoder context trimming, not lossless), `quantize` (int8 dynamic
+quantisation, not lossless), `output_proj=int8_exact` (int8 scoring with an exact argmax) and
+`kv_cache` (quantised KV cache, not lossless) combine with the lean and drafting runners.
 """
 
 from __future__ import annotations
@@ -21,10 +24,12 @@ import numpy as np
 import torch
 
 from studio.decoding.convert import LoadedWhisper, load_whisper
-from studio.decoding.options import DRAFT_MODEL, STRATEGIES, DecodingOptions
+from studio.decoding.exact_head import ExactInt8Head
+from studio.decoding.options import DRAFT_MODEL, KV_CACHES, STRATEGIES, DecodingOptions
 from studio.decoding.lean import ENCODER_POSITIONS, LeanWhisper, LogitRules, audio_positions
-from studio.decoding.speculative import (DecodeStats, EarlyExitDrafter, ModelDrafter, PromptLookupDrafter, Round,
-                                         SpeculativeDecoder, frequent_vocabulary)
+from studio.decoding.speculative import (DecodeStats, EarlyExitDrafter, GreedyVerifier, JacobiDrafter, ModelDrafter,
+                                         PromptLookupDrafter, Round, SpeculativeDecoder, TolerantVerifier,
+                                         frequent_vocabulary)
 from studio.errors import ConfigError
 from studio.timing import StageTimer
 
@@ -59,6 +64,7 @@ class _Variant:
     hf_model: object
     lean: LeanWhisper
     rules: LogitRules
+    exact_head: ExactInt8Head | None = None  # output_proj=int8_exact, built on first use (fp32 variants only)
 
 
 class WhisperDecoding:
@@ -74,7 +80,9 @@ class WhisperDecoding:
 
     def prepare(self, options: DecodingOptions) -> None:
         """Load or build what `options` needs (quantised copies, the draft model) before anything is timed."""
-        self.variant(self.name, options.quantize)
+        target = self.variant(self.name, options.quantize)
+        if options.output_proj == "int8_exact" and target.exact_head is None:  # quantises the head once
+            target.exact_head = ExactInt8Head(target.lean.output.weight)
         if options.strategy in DRAFTERS:
             DRAFTERS[options.strategy].prepare(self, options)
         if options.language != "en" and not self.target(options).whisper.multilingual:
@@ -132,14 +140,16 @@ class WhisperDecoding:
         if runner == "lean":
             target = self.target(options)
             features = self.features([clip], timer)
-            state = self._start(target, features, self._audio_ctx(options, [clip]), timer)
-            steps = self._greedy_steps(target, state, options)
+            state = self._start(target, features, self._audio_ctx(options, [clip]), timer, options)
+            rescored = [0]
+            steps = self._greedy_steps(target, state, options, rescored)
             while True:
+                before = rescored[0]
                 with timer.stage("decoder"):  # per step, so a slow consumer of this generator is not timed
                     column = next(steps, None)
                 if column is None:
                     return
-                yield Round((), 0, (column[0],))
+                yield Round((), 0, (column[0],), rescored=rescored[0] - before)
         yield from self._drafting(clip, options, timer)
 
     # --- strategies -----------------------------------------------------------------------------
@@ -174,27 +184,38 @@ class WhisperDecoding:
         for bucket in duration_buckets([len(c) for c in clips], options.batch_size):
             batch = [clips[i] for i in bucket]
             audio_ctx = self._audio_ctx(options, batch)
-            state = self._start(target, self.features(batch, timer), audio_ctx, timer)
-            columns = []
+            state = self._start(target, self.features(batch, timer), audio_ctx, timer, options)
+            columns, rescored = [], [0] * len(bucket)
             with timer.stage("decoder"):
-                columns = list(self._greedy_steps(target, state, options))
+                columns = list(self._greedy_steps(target, state, options, rescored))
             for row, index in enumerate(bucket):
                 tokens = [c[row] for c in columns if c[row] is not None]
-                stats = DecodeStats(target_steps=len(columns), tokens=len(tokens))
+                stats = DecodeStats(target_steps=len(columns), tokens=len(tokens), rescored=rescored[row],
+                                    cache_bytes=state.cache_bytes() // len(bucket))
                 results[index] = self._result(tokens, stats, options, audio_ctx)
         return [results[i] for i in range(len(clips))]
 
-    def _greedy_steps(self, target: _Variant, state, options: DecodingOptions) -> Iterator[list[int | None]]:
-        """One token per row per step; None for rows that have ended. Stops when every row has ended."""
+    def _greedy_steps(self, target: _Variant, state, options: DecodingOptions,
+                      rescored: list[int] | None = None) -> Iterator[list[int | None]]:
+        """One token per row per step; None for rows that have ended. Stops when every row has ended.
+        With output_proj=int8_exact, adds each row's fp32-rescored vocabulary rows to `rescored`."""
         prompt = target.whisper.prompt(options.language)
         eot = target.whisper.special["eot"]
-        batch = state.keys[0].shape[0]
+        batch = state.batch
         tokens = torch.tensor([prompt] * batch)
         alive = torch.ones(batch, dtype=torch.bool)
         for step in range(options.max_new_tokens):
             hidden = target.lean.hidden(tokens, state)
-            logits = target.rules.apply(target.lean.logits(hidden[:, -1:]), 0 if step == 0 else -1)
-            tokens = logits[:, -1].argmax(-1, keepdim=True)
+            if options.output_proj == "int8_exact":
+                suppressed = (target.rules.first if step == 0 else target.rules.always).expand(batch, -1)
+                best, counts = target.exact_head.argmax(hidden[:, -1], suppressed)
+                tokens = best[:, None]
+                if rescored is not None:
+                    for row, count in enumerate(counts.tolist()):
+                        rescored[row] += count if alive[row] else 0
+            else:
+                logits = target.rules.apply(target.lean.logits(hidden[:, -1:]), 0 if step == 0 else -1)
+                tokens = logits[:, -1].argmax(-1, keepdim=True)
             ended = tokens[:, 0] == eot
             column = [int(t) if a and not e else None for t, a, e in zip(tokens[:, 0], alive, ended)]
             alive &= ~ended
@@ -206,11 +227,17 @@ class WhisperDecoding:
         target = self.target(options)
         features = self.features([clip], timer)
         audio_ctx = self._audio_ctx(options, [clip])
-        state = self._start(target, features, audio_ctx, timer)
+        state = self._start(target, features, audio_ctx, timer, options)
         prompt = target.whisper.prompt(options.language)
         drafter = DRAFTERS[options.strategy].make(self, clip, target, state, features, audio_ctx, options, timer)
+        if options.accept_tolerance:  # relaxed acceptance needs the target's probabilities
+            verifier = TolerantVerifier(target.lean, target.rules, options.accept_tolerance)
+            roles = dict(verifier=verifier, accept=verifier.accept)
+        else:
+            roles = dict(verifier=GreedyVerifier(target.lean, target.rules, target.exact_head
+                                                 if options.output_proj == "int8_exact" else None))
         decoder = SpeculativeDecoder(target.lean, target.rules, drafter, options.draft_tokens,
-                                     target.whisper.special["eot"], options.max_new_tokens, timer)
+                                     target.whisper.special["eot"], options.max_new_tokens, timer, **roles)
         yield from decoder.rounds(state, prompt)
 
     def first_pass_tokens(self, clip: np.ndarray, target: _Variant, timer: StageTimer) -> list[int]:
@@ -227,9 +254,11 @@ class WhisperDecoding:
             return options.audio_ctx
         return audio_positions(max(len(c) for c in clips) / 16000)
 
-    def _start(self, target: _Variant, features: torch.Tensor, audio_ctx: int, timer: StageTimer):
+    def _start(self, target: _Variant, features: torch.Tensor, audio_ctx: int, timer: StageTimer,
+               options: DecodingOptions | None = None):
+        bits, rank = (KV_CACHES[options.kv_cache], options.kv_residual_rank) if options else (0, 0)
         with timer.stage("encoder"):
-            return target.lean.start(target.lean.encode(features, audio_ctx))
+            return target.lean.start(target.lean.encode(features, audio_ctx), bits, rank)
 
     def _result(self, tokens: list[int], stats: DecodeStats, options: DecodingOptions, audio_ctx: int,
                 rounds: tuple[Round, ...] = ()) -> DecodeResult:
@@ -295,6 +324,11 @@ def _lookup_drafter(lab: WhisperDecoding, clip, target: _Variant, state, feature
     return PromptLookupDrafter(len(target.whisper.prompt(options.language)), options.ngram, reference)
 
 
+def _jacobi_drafter(lab: WhisperDecoding, clip, target: _Variant, state, features, audio_ctx: int,
+                    options: DecodingOptions, timer: StageTimer):
+    return JacobiDrafter()
+
+
 @dataclass(frozen=True)
 class Drafting:
     make: Callable[..., object]  # (lab, clip, target, state, features, audio_ctx, options, timer) -> drafter
@@ -305,4 +339,5 @@ DRAFTERS: dict[str, Drafting] = {
     "speculative": Drafting(_model_drafter, _model_drafter_prepare),
     "early_exit": Drafting(_early_exit_drafter),
     "prompt_lookup": Drafting(_lookup_drafter, _lookup_prepare),
+    "jacobi": Drafting(_jacobi_drafter),
 }
