@@ -48,7 +48,8 @@ def _info(name: str, params: str, package: str, parameters: int) -> AdapterInfo:
         options_type=DecodingOptions,
         family="Whisper (PyTorch, converted from CTranslate2)",
         decoding="autoregressive; strategy option: greedy/beam generate, lean loop, speculative, early exit, "
-                 "prompt lookup; audio_ctx trimming, int8 quantisation, batching",
+                 "prompt lookup, Jacobi; adaptive draft length, relaxed acceptance, exact int8 output projection, "
+                 "quantised KV cache, audio_ctx trimming, int8 quantisation, batching",
         model=f"openai/whisper-{name}, {params} params, fp32, converted from the CTranslate2 weights in {package}",
         stages=_STAGES,
         not_measured=_NOT_MEASURED,
