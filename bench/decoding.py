@@ -242,7 +242,7 @@ def main() -> None:
     for name, options in strategies.items():  # load-time work (quantised copies, draft models) and a warm-up
         lab.prepare(options)
         lab.decode([utterances[0].audio.samples] * options.batch_size, options, StageTimer())
-    faster_whisper_contender(fw_id, utterances[:1], Run())()
+    faster_whisper_contender(registry, fw_id, utterances[:1], Run())()
 
     load_before = context()["load_average_1_5_15"]
     timings = race(contenders, repeats=args.repeats, warmup=0)
