@@ -67,6 +67,23 @@ CONTENDERS = {
     "layer skip (trained exit, confidence 0.5)": DecodingOptions(strategy="layer_skip", draft_tokens=8),
     "lean, audio_ctx fit": DecodingOptions(strategy="lean", audio_ctx=0),
     "lean, int8": DecodingOptions(strategy="lean", quantize=True),
+    # training-free methods (docs/decoding.md, "Training-free methods")
+    "lean, exact int8 head": DecodingOptions(strategy="lean", output_proj="int8_exact"),
+    "speculative, exact int8 head": DecodingOptions(strategy="speculative", output_proj="int8_exact"),
+    "speculative, adaptive draft": DecodingOptions(strategy="speculative", draft_tokens=0),
+    "speculative, adaptive draft, exact int8 head": DecodingOptions(strategy="speculative", draft_tokens=0,
+                                                                    output_proj="int8_exact"),
+    "prompt lookup (first pass), adaptive draft": DecodingOptions(strategy="prompt_lookup", lookup="first_pass",
+                                                                  draft_tokens=0),
+    "early exit adaptive k, adaptive draft": DecodingOptions(strategy="early_exit", draft_tokens=0),
+    "jacobi window 5": DecodingOptions(strategy="jacobi"),
+    "jacobi adaptive window, exact int8 head": DecodingOptions(strategy="jacobi", draft_tokens=0,
+                                                               output_proj="int8_exact"),
+    "speculative, tolerance 0.1": DecodingOptions(strategy="speculative", accept_tolerance=0.1),
+    "speculative, tolerance 0.3": DecodingOptions(strategy="speculative", accept_tolerance=0.3),
+    "lean, int8 KV cache": DecodingOptions(strategy="lean", kv_cache="int8"),
+    "lean, int4 KV cache + rank-4 residual": DecodingOptions(strategy="lean", kv_cache="int4", kv_residual_rank=4),
+    "lean, int4 KV cache": DecodingOptions(strategy="lean", kv_cache="int4"),
 }
 
 
@@ -116,6 +133,8 @@ class Run:
     drafted: int = 0
     accepted: int = 0
     target_steps: int = 0
+    rescored: int = 0  # output_proj=int8_exact: vocabulary rows rescored in fp32
+    cache_bytes: int = 0  # KV cache bytes summed over clips
     stage_seconds: dict[str, float] = field(default_factory=dict)
 
 
@@ -136,6 +155,8 @@ def torch_contender(lab, options: DecodingOptions, clips: list[Utterance], run: 
         run.drafted = sum(r.stats.drafted for r in results)
         run.accepted = sum(r.stats.accepted for r in results)
         run.target_steps = sum(r.stats.target_steps for r in results)
+        run.rescored = sum(r.stats.rescored for r in results)
+        run.cache_bytes = sum(r.stats.cache_bytes for r in results)
         run.stage_seconds = dict(timer.seconds)
         return seconds
 
@@ -277,6 +298,7 @@ def main() -> None:
                   else load_utterances(args.manifest))[: args.limit or None]
     lab = registry.get(f"torch-whisper-{args.target}", "cpu").decoding  # the lab with its first pass wired in
     layers = lab.variant(args.target, False).lean.num_layers
+    vocab = lab.variant(args.target, False).lean.output.weight.shape[0]
     candidates = LONG_FORM_CONTENDERS if args.long_form else CONTENDERS
     strategies = {n: o for n, o in candidates.items()  # tiny.en has no draft model and only 4 decoder layers
                   if (o.strategy != "speculative" or args.target == "base") and o.draft_layers < layers
@@ -317,6 +339,12 @@ def main() -> None:
             "tokens_per_target_step": round(sum(map(len, run.tokens)) / run.target_steps, 2)
             if run.target_steps else "-",
             "wer_pct": round(100 * corpus_wer(references, run.texts), 2),
+            "wer_change_pct": round(100 * (corpus_wer(references, run.texts) - corpus_wer(references,
+                                                                                         runs[BASELINE].texts)), 2),
+            # int8_exact: share of the vocabulary rescored in fp32 per scored position (drafts + target steps)
+            "rescored_pct": round(100 * run.rescored / ((run.drafted + run.target_steps) * vocab), 3)
+            if run.rescored else "-",
+            "kv_cache_kb_per_clip": round(run.cache_bytes / len(utterances) / 1024) if run.cache_bytes else "-",
             "stages_s": {k: round(v, 2) for k, v in run.stage_seconds.items()},
         })
     meta = context()

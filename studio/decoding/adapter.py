@@ -49,7 +49,8 @@ def _info(name: str, params: str, package: str, parameters: int) -> AdapterInfo:
         options_type=DecodingOptions,
         family="Whisper (PyTorch, converted from CTranslate2)",
         decoding="autoregressive; strategy option: greedy/beam generate, lean loop, speculative, early exit, "
-                 "prompt lookup, trained drafters (medusa heads, layer skip); audio_ctx trimming, int8 quantisation, "
+                 "prompt lookup, Jacobi, trained drafters (medusa heads, layer skip); adaptive draft length, relaxed "
+                 "acceptance, exact int8 output projection, quantised KV cache, audio_ctx trimming, int8 quantisation, "
                  "batching; clips over 30 s by Whisper's sequential window loop with timestamps",
         model=f"openai/whisper-{name}, {params} params, fp32, converted from the CTranslate2 weights in {package}",
         stages=_STAGES,

@@ -17,7 +17,9 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from studio.decoding.kvquant import CompressedTensor, QuantizedSelfCache
 from studio.decoding.options import ENCODER_POSITIONS
+
 MEL_FRAMES_PER_POSITION = 2  # the second convolution has stride 2
 
 
@@ -30,14 +32,23 @@ def audio_positions(seconds: float, margin_seconds: float = 1.0) -> int:
 class DecoderState:
     """One utterance batch: cross-attention keys/values and the growing self-attention cache."""
 
-    cross: list[tuple[torch.Tensor, torch.Tensor]]  # per layer (K, V): (batch, heads, audio_ctx, head_dim)
-    keys: list[torch.Tensor]  # per layer: (batch, heads, max_positions, head_dim)
-    values: list[torch.Tensor]
+    cross: list[tuple]  # per layer (K, V): (batch, heads, audio_ctx, head_dim), tensors or CompressedTensor
+    keys: list  # per layer: (batch, heads, max_positions, head_dim), tensors or QuantizedSelfCache
+    values: list
+    batch: int
     length: int = 0  # positions held in the cache
 
     def truncate(self, length: int) -> None:
         """Forget cached positions from `length` on (rejected draft tokens)."""
         self.length = min(self.length, length)
+
+    def cache_bytes(self) -> int:
+        """Bytes holding the cross-attention cache and the self-attention positions in use."""
+        cross = sum(t.nbytes if isinstance(t, CompressedTensor) else t.numel() * t.element_size()
+                    for pair in self.cross for t in pair)
+        own = sum(c.nbytes(self.length) if isinstance(c, QuantizedSelfCache)
+                  else c[:, :, :self.length].numel() * c.element_size() for c in [*self.keys, *self.values])
+        return cross + own
 
 
 class LeanWhisper:
@@ -70,15 +81,21 @@ class LeanWhisper:
         return self.encoder.layer_norm(x)
 
     @torch.inference_mode()
-    def start(self, encoded: torch.Tensor) -> DecoderState:
-        """Precompute cross-attention keys/values and allocate the self-attention cache."""
+    def start(self, encoded: torch.Tensor, kv_bits: int = 0, kv_rank: int = 0) -> DecoderState:
+        """Precompute cross-attention keys/values and allocate the self-attention cache; with `kv_bits`
+        (8 or 4) both are kept quantised, the cross-attention cache with a rank-`kv_rank` residual."""
         batch = encoded.shape[0]
         cross = [(self._heads(layer.encoder_attn.k_proj(encoded)), self._heads(layer.encoder_attn.v_proj(encoded)))
                  for layer in self.decoder.layers]
         shape = (batch, self.heads, self.max_positions, self.head_dim)
-        keys = [encoded.new_zeros(shape) for _ in self.decoder.layers]
-        values = [encoded.new_zeros(shape) for _ in self.decoder.layers]
-        return DecoderState(cross, keys, values)
+        if kv_bits:
+            cross = [tuple(CompressedTensor.compress(t, kv_bits, kv_rank) for t in pair) for pair in cross]
+            keys = [QuantizedSelfCache(shape, kv_bits) for _ in self.decoder.layers]
+            values = [QuantizedSelfCache(shape, kv_bits) for _ in self.decoder.layers]
+        else:
+            keys = [encoded.new_zeros(shape) for _ in self.decoder.layers]
+            values = [encoded.new_zeros(shape) for _ in self.decoder.layers]
+        return DecoderState(cross, keys, values, batch)
 
     @torch.inference_mode()
     def hidden(self, tokens: torch.Tensor, state: DecoderState, layers: int | None = None) -> torch.Tensor:
@@ -116,15 +133,22 @@ class LeanWhisper:
     def _self_attention(self, layer, x, state: DecoderState, index: int, start: int, mask) -> torch.Tensor:
         attn = layer.self_attn
         end = start + x.shape[1]
-        state.keys[index][:, :, start:end] = self._heads(attn.k_proj(x))
-        state.values[index][:, :, start:end] = self._heads(attn.v_proj(x))
-        out = F.scaled_dot_product_attention(self._heads(attn.q_proj(x)), state.keys[index][:, :, :end],
-                                             state.values[index][:, :, :end], attn_mask=mask)
+        keys, values = state.keys[index], state.values[index]
+        if isinstance(keys, QuantizedSelfCache):
+            keys.write(start, self._heads(attn.k_proj(x)))
+            values.write(start, self._heads(attn.v_proj(x)))
+            keys, values = keys.read(end), values.read(end)
+        else:
+            keys[:, :, start:end] = self._heads(attn.k_proj(x))
+            values[:, :, start:end] = self._heads(attn.v_proj(x))
+            keys, values = keys[:, :, :end], values[:, :, :end]
+        out = F.scaled_dot_product_attention(self._heads(attn.q_proj(x)), keys, values, attn_mask=mask)
         return attn.out_proj(self._merge(out))
 
-    def _cross_attention(self, layer, x, cross: tuple[torch.Tensor, torch.Tensor]) -> torch.Tensor:
+    def _cross_attention(self, layer, x, cross: tuple) -> torch.Tensor:
         attn = layer.encoder_attn
-        out = F.scaled_dot_product_attention(self._heads(attn.q_proj(x)), *cross)
+        keys, values = (t.restore() if isinstance(t, CompressedTensor) else t for t in cross)
+        out = F.scaled_dot_product_attention(self._heads(attn.q_proj(x)), keys, values)
         return attn.out_proj(self._merge(out))
 
 
@@ -148,6 +172,13 @@ class LogitRules:
         rules = object.__new__(LogitRules)
         rules.always, rules.first = self.always[token_ids], self.first[token_ids]
         return rules
+
+    def mask(self, positions: int, first_generated: int) -> torch.Tensor:
+        """The suppressed tokens (positions, vocab) for `positions` predictions, as `apply` masks them."""
+        mask = self.always.expand(positions, -1).clone()
+        if 0 <= first_generated < positions:
+            mask[first_generated] = self.first
+        return mask
 
     def apply(self, logits: torch.Tensor, first_generated: int, tokens: list[int] | None = None) -> torch.Tensor:
         """`logits` (..., n, vocab) with suppressed tokens at -inf; position `first_generated` of n is the first

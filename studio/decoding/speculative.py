@@ -11,17 +11,23 @@ Roles (one method each), assembled in `SpeculativeDecoder.__init__`:
 - a drafter (`propose`): `ModelDrafter` (a smaller Whisper, through text),
   `EarlyExitDrafter` (the target's first k layers, optionally over a reduced vocabulary),
   `PromptLookupDrafter` (n-grams already decoded, or a cheap first-pass transcript);
-- the verifier (`verify`): the full target model over last token + drafts;
-- the acceptance rule (`accept`): the longest prefix of drafts equal to the target's argmax.
+  `JacobiDrafter` (the target's own predictions from its previous pass: Jacobi iteration);
+- the verifier (`verify`): the full target model over last token + drafts, its argmax from the
+  fp32 head or, with `ExactInt8Head`, from int8 scores with fp32 rescoring of the tokens that could win;
+- the acceptance rule (`accept`): the longest prefix of drafts equal to the target's argmax, or
+  (lossy) `accept_within_tolerance`: drafts within a probability gap of the top token;
+- the draft length: fixed, or `AdaptiveDraftLength` from the running acceptance rate.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
-from typing import Iterator, Protocol
+from typing import Callable, Iterator, Protocol
 
 import torch
 
+from studio.decoding.exact_head import ExactInt8Head
 from studio.decoding.lean import DecoderState, LeanWhisper, LogitRules
 from studio.timing import StageTimer
 
@@ -34,6 +40,7 @@ class Round:
     accepted: int  # leading draft tokens the target agreed with
     emitted: tuple[int, ...]  # accepted drafts + the target's own next token (end of text cut off)
     draft_layers: int | None = None  # early exit: the k that drafted this round
+    rescored: int = 0  # output_proj=int8_exact: vocabulary rows rescored in fp32 this round
 
 
 @dataclass
@@ -45,12 +52,15 @@ class DecodeStats:
     target_steps: int = 0  # forward passes of the full target model after the prompt
     tokens: int = 0  # tokens emitted (end of text excluded)
     draft_layers: list[int] = field(default_factory=list)  # early exit: k used in each round
+    rescored: int = 0  # output_proj=int8_exact: vocabulary rows rescored in fp32
+    cache_bytes: int = 0  # lean: bytes of the KV cache (cross-attention + positions used) at the end
 
     def add(self, step: Round) -> None:
         self.drafted += len(step.drafted)
         self.accepted += step.accepted
         self.target_steps += 1
         self.tokens += len(step.emitted)
+        self.rescored += step.rescored
         if step.draft_layers is not None:
             self.draft_layers.append(step.draft_layers)
 
@@ -69,6 +79,10 @@ class DecodeStats:
                    "tokens_per_target_step": _rounded(self.tokens_per_step)}
         if self.draft_layers:
             details["mean_draft_layers"] = round(sum(self.draft_layers) / len(self.draft_layers), 2)
+        if self.rescored:
+            details["rescored_rows"] = self.rescored
+        if self.cache_bytes:
+            details["cache_bytes"] = self.cache_bytes
         return details
 
 
@@ -81,7 +95,8 @@ class Drafter(Protocol):
         """Up to `budget` guesses for the tokens after `sequence` (prompt + generated so far)."""
 
     def observe(self, drafted: int, accepted: int) -> None:
-        """Feedback after verification (adaptive drafters use it)."""
+        """Feedback after verification (adaptive drafters use it). A drafter may also define
+        `follow(predictions, accepted)` to see the verifier's argmax at every position (Jacobi does)."""
 
 
 def first_generated_offset(sequence_length: int, prompt_length: int) -> int:
@@ -90,16 +105,44 @@ def first_generated_offset(sequence_length: int, prompt_length: int) -> int:
 
 
 class GreedyVerifier:
-    """The full target model over [last token] + drafts: its greedy choice after each of them."""
+    """The full target model over [last token] + drafts: its greedy choice after each of them; with `head`
+    the argmax comes from int8 scores and fp32 rescoring (exact, see `ExactInt8Head`). It keeps the final
+    decoder states of its last pass (`last_hidden`) for a drafter that reads them (Medusa heads)."""
 
-    def __init__(self, target: LeanWhisper, rules: LogitRules):
-        self.target, self.rules = target, rules
+    def __init__(self, target: LeanWhisper, rules: LogitRules, head: ExactInt8Head | None = None):
+        self.target, self.rules, self.head = target, rules, head
+        self.rescored = 0  # rows rescored in fp32 by the last verification
+        self.last_hidden: torch.Tensor | None = None  # (positions, d) of the last verification
 
     def verify(self, state: DecoderState, tokens: list[int], first_generated: int, prefix: list[int] = ()) -> list[int]:
         """`prefix`: the tokens before `tokens` (rules that depend on the sequence, e.g. timestamps, read it)."""
         hidden = self.target.hidden(torch.tensor([tokens]), state)
-        logits = self.rules.apply(self.target.logits(hidden)[0], first_generated, [*prefix, *tokens])
-        return logits.argmax(-1).tolist()
+        self.last_hidden = hidden[0]
+        if self.head is not None:  # LogitRules only: timestamp rules read the full logits (refused in options)
+            predictions, counts = self.head.argmax(hidden[0], self.rules.mask(len(tokens), first_generated))
+            self.rescored = int(counts.sum())
+            return predictions.tolist()
+        return self.scores(hidden, first_generated, [*prefix, *tokens]).argmax(-1).tolist()
+
+    def scores(self, hidden: torch.Tensor, first_generated: int, sequence: list[int]) -> torch.Tensor:
+        return self.rules.apply(self.target.logits(hidden)[0], first_generated, sequence)
+
+
+class TolerantVerifier(GreedyVerifier):
+    """The greedy verifier that also keeps the target's probabilities, for relaxed acceptance."""
+
+    def __init__(self, target: LeanWhisper, rules: LogitRules, tolerance: float):
+        super().__init__(target, rules)
+        self.tolerance = tolerance
+        self.probabilities = torch.empty(0)  # (positions, vocab) of the last verification
+
+    def scores(self, hidden: torch.Tensor, first_generated: int, sequence: list[int]) -> torch.Tensor:
+        logits = super().scores(hidden, first_generated, sequence)
+        self.probabilities = logits.softmax(-1)
+        return logits
+
+    def accept(self, drafts: list[int], predictions: list[int]) -> int:
+        return accept_within_tolerance(drafts, predictions, self.probabilities, self.tolerance)
 
 
 def accept_matching_prefix(drafts: list[int], predictions: list[int]) -> int:
@@ -110,15 +153,61 @@ def accept_matching_prefix(drafts: list[int], predictions: list[int]) -> int:
     return accepted
 
 
+def accept_within_tolerance(drafts: list[int], predictions: list[int], probabilities: torch.Tensor,
+                            tolerance: float) -> int:
+    """Relaxed acceptance (LANTERN-style, lossy): keep drafts while each is the target's argmax or has a target
+    probability at most `tolerance` below the top token's at its position (`probabilities`: positions x vocab)."""
+    accepted = 0
+    while accepted < len(drafts):
+        row, draft, top = probabilities[accepted], drafts[accepted], predictions[accepted]
+        if draft != top and float(row[top] - row[draft]) > tolerance:
+            break
+        accepted += 1
+    return accepted
+
+
+class AdaptiveDraftLength:
+    """Draft length from the running acceptance rate (ADED-style), for any drafter.
+
+    p, the chance that a draft token is accepted when the one before it was, is estimated over
+    recent rounds (exponentially weighted) as accepted / (accepted + rejections); a round rejects
+    at most once. Draft position i is reached and accepted with chance p^i, so the draft is as
+    long as that stays at least `min_gain` (a drafted token is worth its extra cost).
+    """
+
+    def __init__(self, longest: int = 16, min_gain: float = 0.25, decay: float = 0.8):
+        self.longest, self.min_gain, self.decay = longest, min_gain, decay
+        self.accepted, self.rejected = 1.0, 1.0  # prior: p = 1/2
+
+    @property
+    def rate(self) -> float:
+        return self.accepted / (self.accepted + self.rejected)
+
+    def length(self) -> int:
+        p = self.rate
+        if p <= self.min_gain:
+            return 1
+        return max(1, min(self.longest, int(math.log(self.min_gain) / math.log(p)) if p < 1 else self.longest))
+
+    def update(self, drafted: int, accepted: int) -> None:
+        if drafted:
+            self.accepted = self.decay * self.accepted + accepted
+            self.rejected = self.decay * self.rejected + (accepted < drafted)
+
+
 class SpeculativeDecoder:
     """Greedy decoding of one utterance with a drafter and the full model as verifier."""
 
     def __init__(self, target: LeanWhisper, rules: LogitRules, drafter: Drafter, draft_tokens: int,
-                 eot: int, max_new_tokens: int, timer: StageTimer, verifier: GreedyVerifier | None = None):
+                 eot: int, max_new_tokens: int, timer: StageTimer, verifier: GreedyVerifier | None = None,
+                 accept: Callable[[list[int], list[int]], int] = accept_matching_prefix):
         self.drafter = drafter  # proposes up to draft_tokens continuations per round
-        # one full-model pass over last token + drafts; a drafter that reads the target's states brings its own
-        self.verifier = verifier or GreedyVerifier(target, rules)
-        self.accept = accept_matching_prefix  # acceptance rule: exact greedy agreement
+        self.verifier = verifier or GreedyVerifier(target, rules)  # one full-model pass over last token + drafts
+        self.accept = accept  # acceptance rule: exact greedy agreement unless a relaxed rule is given
+        self.draft_length = AdaptiveDraftLength() if draft_tokens == 0 else None  # draft_tokens=0: adapt
+        watch = getattr(drafter, "watch", None)  # a drafter that reads the verifier's states (Medusa heads)
+        if watch:
+            watch(self.verifier)
         self.target, self.draft_tokens, self.eot = target, draft_tokens, eot
         self.max_new_tokens, self.timer = max_new_tokens, timer
 
@@ -130,7 +219,8 @@ class SpeculativeDecoder:
         sequence = list(prompt)
         while True:
             generated = len(sequence) - len(prompt)
-            budget = min(self.draft_tokens, self.max_new_tokens - generated - 1,
+            wanted = self.draft_length.length() if self.draft_length else self.draft_tokens
+            budget = min(wanted, self.max_new_tokens - generated - 1,
                          self.target.max_positions - len(sequence) - 1)
             layers = getattr(self.drafter, "layers", None)  # early exit reports its k (it may adapt)
             with self.timer.stage("draft"):
@@ -141,12 +231,17 @@ class SpeculativeDecoder:
             accepted = self.accept(drafts, predictions)
             state.truncate(len(sequence) + accepted)  # the new last token is not in the cache yet
             self.drafter.observe(len(drafts), accepted)
+            if self.draft_length:
+                self.draft_length.update(len(drafts), accepted)
+            follow = getattr(self.drafter, "follow", None)
+            if follow:
+                follow(predictions, accepted)
             emitted = drafts[:accepted] + [predictions[accepted]]
             done = self.eot in emitted or generated + len(emitted) >= self.max_new_tokens
             if self.eot in emitted:
                 emitted = emitted[:emitted.index(self.eot)]
             sequence += emitted
-            yield Round(tuple(drafts), accepted, tuple(emitted), layers)
+            yield Round(tuple(drafts), accepted, tuple(emitted), layers, self.verifier.rescored)
             if done:
                 return
 
@@ -233,6 +328,32 @@ class PromptLookupDrafter:
 
     def observe(self, drafted: int, accepted: int) -> None:
         pass
+
+
+class JacobiDrafter:
+    """Jacobi decoding as a drafter: the guesses for the next window are the target's own predictions
+    for those positions from its previous pass (one fixed-point iteration per target pass).
+
+    Greedy decoding is the fixed point of y_i = argmax p(y | y_<i); a pass over [last token] +
+    guesses updates every guess at once, and the prefix that reproduces itself is final (the
+    matching-prefix rule), so the output is greedy's. Positions beyond the carried-over guesses
+    start as copies of the last known token (Jacobi's arbitrary initialisation).
+    """
+
+    def __init__(self):
+        self.guesses: list[int] = []
+
+    def propose(self, sequence: list[int], budget: int) -> list[int]:
+        guesses = self.guesses[:budget]
+        fill = guesses[-1] if guesses else sequence[-1]
+        return guesses + [fill] * (budget - len(guesses))
+
+    def observe(self, drafted: int, accepted: int) -> None:
+        pass
+
+    def follow(self, predictions: list[int], accepted: int) -> None:
+        """After [last] + drafts, position `accepted` gave the next token; what follows it are the new guesses."""
+        self.guesses = predictions[accepted + 1:]
 
 
 class ModelDrafter:

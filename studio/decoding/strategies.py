@@ -6,9 +6,12 @@ Each strategy in `options.STRATEGIES` names its runner:
 - `drafting`: a drafter proposes tokens and the target verifies them (`SpeculativeDecoder`); the
   drafters are in `DRAFTERS` below: `speculative` (tiny.en drafts for base, through text),
   `early_exit` (the target's first `draft_layers` layers, 0 = adapt, optionally over the
-  `draft_vocab` most frequent tokens), `prompt_lookup` (n-grams of the text so far or a first pass).
-`audio_ctx` (encoder context trimming, not lossless) and `quantize` (int8 dynamic
-quantisation, not lossless) combine with the lean and drafting runners.
+  `draft_vocab` most frequent tokens), `prompt_lookup` (n-grams of the text so far or a first pass),
+  `jacobi` (the target's previous predictions: Jacobi iteration); `draft_tokens=0` adapts the
+  draft length, `accept_tolerance` relaxes acceptance (not lossless).
+`audio_ctx` (encoder context trimming, not lossless), `quantize` (int8 dynamic
+quantisation, not lossless), `output_proj=int8_exact` (int8 scoring with an exact argmax) and
+`kv_cache` (quantised KV cache, not lossless) combine with the lean and drafting runners.
 """
 
 from __future__ import annotations
@@ -21,12 +24,14 @@ import numpy as np
 import torch
 
 from studio.decoding.convert import LoadedWhisper, load_whisper
-from studio.decoding.options import DRAFT_MODEL, STRATEGIES, DecodingOptions
+from studio.decoding.exact_head import ExactInt8Head
+from studio.decoding.options import DRAFT_MODEL, KV_CACHES, STRATEGIES, DecodingOptions
 from studio.decoding.lean import ENCODER_POSITIONS, LeanWhisper, LogitRules, audio_positions
 from studio.decoding.longform import (SAMPLES_PER_FRAME, TimestampRules, Window, sequential_windows,
                                       window_features)
-from studio.decoding.speculative import (DecodeStats, EarlyExitDrafter, ModelDrafter, PromptLookupDrafter, Round,
-                                         SpeculativeDecoder, frequent_vocabulary)
+from studio.decoding.speculative import (DecodeStats, EarlyExitDrafter, GreedyVerifier, JacobiDrafter, ModelDrafter,
+                                         PromptLookupDrafter, Round, SpeculativeDecoder, TolerantVerifier,
+                                         frequent_vocabulary)
 from studio.decoding.trained import MedusaDrafter, TrainedDrafters, TrainedExitDrafter, load_drafters
 from studio.errors import ConfigError
 from studio.timing import StageTimer
@@ -72,6 +77,7 @@ class _Variant:
     hf_model: object
     lean: LeanWhisper
     rules: LogitRules
+    exact_head: ExactInt8Head | None = None  # output_proj=int8_exact, built on first use (fp32 variants only)
 
 
 class WhisperDecoding:
@@ -88,7 +94,9 @@ class WhisperDecoding:
 
     def prepare(self, options: DecodingOptions) -> None:
         """Load or build what `options` needs (quantised copies, the draft model) before anything is timed."""
-        self.variant(self.name, options.quantize)
+        target = self.variant(self.name, options.quantize)
+        if options.output_proj == "int8_exact" and target.exact_head is None:  # quantises the head once
+            target.exact_head = ExactInt8Head(target.lean.output.weight)
         if options.strategy in DRAFTERS:
             DRAFTERS[options.strategy].prepare(self, options)
         if options.language != "en" and not self.target(options).whisper.multilingual:
@@ -152,14 +160,16 @@ class WhisperDecoding:
         if runner == "lean":
             target = self.target(options)
             features = self.features([clip], timer)
-            state = self._start(target, features, self._audio_ctx(options, [clip]), timer)
-            steps = self._greedy_steps(target, state, options)
+            state = self._start(target, features, self._audio_ctx(options, [clip]), timer, options)
+            rescored = [0]
+            steps = self._greedy_steps(target, state, options, rescored=rescored)
             while True:
+                before = rescored[0]
                 with timer.stage("decoder"):  # per step, so a slow consumer of this generator is not timed
                     column = next(steps, None)
                 if column is None:
                     return
-                yield Round((), 0, (column[0],))
+                yield Round((), 0, (column[0],), rescored=rescored[0] - before)
         yield from self._drafting(clip, options, timer)
 
     # --- strategies -----------------------------------------------------------------------------
@@ -194,21 +204,25 @@ class WhisperDecoding:
         for bucket in duration_buckets([len(c) for c in clips], options.batch_size):
             batch = [clips[i] for i in bucket]
             audio_ctx = self._audio_ctx(options, batch)
-            state = self._start(target, self.features(batch, timer), audio_ctx, timer)
-            columns = []
+            state = self._start(target, self.features(batch, timer), audio_ctx, timer, options)
+            columns, rescored = [], [0] * len(bucket)
             with timer.stage("decoder"):
-                columns = list(self._greedy_steps(target, state, options))
+                columns = list(self._greedy_steps(target, state, options, rescored=rescored))
             for row, index in enumerate(bucket):
                 tokens = [c[row] for c in columns if c[row] is not None]
-                stats = DecodeStats(target_steps=len(columns), tokens=len(tokens))
+                stats = DecodeStats(target_steps=len(columns), tokens=len(tokens), rescored=rescored[row],
+                                    cache_bytes=state.cache_bytes() // len(bucket))
                 results[index] = self._result(tokens, stats, options, audio_ctx)
         return [results[i] for i in range(len(clips))]
 
     def _greedy_steps(self, target: _Variant, state, options: DecodingOptions, prompt: list[int] | None = None,
-                      rules: LogitRules | TimestampRules | None = None) -> Iterator[list[int | None]]:
-        """`greedy_steps` with the target's prompt and rules; long-form windows pass the timestamp ones (one row)."""
+                      rules: LogitRules | TimestampRules | None = None,
+                      rescored: list[int] | None = None) -> Iterator[list[int | None]]:
+        """`greedy_steps` with the target's prompt, rules and (output_proj=int8_exact) exact int8 head; long-form
+        windows pass the timestamp prompt and rules (one row)."""
+        head = target.exact_head if options.output_proj == "int8_exact" else None
         return greedy_steps(target.lean, rules or target.rules, state, prompt or target.whisper.prompt(options.language),
-                            target.whisper.special["eot"], options.max_new_tokens)
+                            target.whisper.special["eot"], options.max_new_tokens, head, rescored)
 
     def _drafting(self, clip: np.ndarray, options: DecodingOptions, timer: StageTimer,
                   window: "_WindowInput | None" = None) -> Iterator[Round]:
@@ -216,12 +230,18 @@ class WhisperDecoding:
         target = self.target(options)
         features = self.features([clip], timer) if window is None else window.features
         audio_ctx = self._audio_ctx(options, [clip])
-        state = self._start(target, features, audio_ctx, timer)
+        state = self._start(target, features, audio_ctx, timer, options)
         prompt = target.whisper.prompt(options.language) if window is None else window.prompt
+        rules = target.rules if window is None else window.rules
         drafter = DRAFTERS[options.strategy].make(self, clip, target, state, features, audio_ctx, options, timer)
-        decoder = SpeculativeDecoder(target.lean, target.rules if window is None else window.rules, drafter,
-                                     options.draft_tokens, target.whisper.special["eot"], options.max_new_tokens,
-                                     timer, verifier=getattr(drafter, "verifier", None))  # medusa reads its states
+        if options.accept_tolerance:  # relaxed acceptance needs the target's probabilities
+            verifier = TolerantVerifier(target.lean, rules, options.accept_tolerance)
+            roles = dict(verifier=verifier, accept=verifier.accept)
+        else:
+            roles = dict(verifier=GreedyVerifier(target.lean, rules, target.exact_head
+                                                 if options.output_proj == "int8_exact" else None))
+        decoder = SpeculativeDecoder(target.lean, rules, drafter, options.draft_tokens,
+                                     target.whisper.special["eot"], options.max_new_tokens, timer, **roles)
         yield from decoder.rounds(state, prompt)
 
     # --- long-form audio ------------------------------------------------------------------------
@@ -230,6 +250,9 @@ class WhisperDecoding:
     def decode_long(self, samples: np.ndarray, options: DecodingOptions, timer: StageTimer) -> LongformResult:
         """A recording of any length by Whisper's sequential 30 s window loop (`studio.decoding.longform`),
         each window decoded by `options.strategy` with timestamp tokens."""
+        if options.output_proj == "int8_exact":
+            raise ConfigError("output_proj=int8_exact works on clips up to 30 s: Whisper's timestamp rules read the "
+                              "full logits (a timestamp wins on its summed probability). Use output_proj=fp32")
         self.prepare(options)
         target = self.target(options)
         prompt = target.whisper.prompt(options.language, timestamps=True)
@@ -289,7 +312,7 @@ class WhisperDecoding:
             tokens = self._generate_window(target, window, options, timer)
             return tokens, DecodeStats(target_steps=len(tokens) + 1, tokens=len(tokens))
         if runner == "lean":
-            state = self._start(target, window.features, self._audio_ctx(options, [clip]), timer)
+            state = self._start(target, window.features, self._audio_ctx(options, [clip]), timer, options)
             with timer.stage("decoder"):
                 tokens = [c[0] for c in self._greedy_steps(target, state, options, window.prompt, window.rules)]
             return tokens, DecodeStats(target_steps=len(tokens) + 1, tokens=len(tokens))
@@ -314,9 +337,11 @@ class WhisperDecoding:
             return options.audio_ctx
         return audio_positions(max(len(c) for c in clips) / 16000)
 
-    def _start(self, target: _Variant, features: torch.Tensor, audio_ctx: int, timer: StageTimer):
+    def _start(self, target: _Variant, features: torch.Tensor, audio_ctx: int, timer: StageTimer,
+               options: DecodingOptions | None = None):
+        bits, rank = (KV_CACHES[options.kv_cache], options.kv_residual_rank) if options else (0, 0)
         with timer.stage("encoder"):
-            return target.lean.start(target.lean.encode(features, audio_ctx))
+            return target.lean.start(target.lean.encode(features, audio_ctx), bits, rank)
 
     def _result(self, tokens: list[int], stats: DecodeStats, options: DecodingOptions, audio_ctx: int,
                 rounds: tuple[Round, ...] = ()) -> DecodeResult:
@@ -335,18 +360,28 @@ class _WindowInput:
 
 
 def greedy_steps(lean: LeanWhisper, rules: LogitRules | TimestampRules, state, prompt: list[int], eot: int,
-                 max_new_tokens: int) -> Iterator[list[int | None]]:
+                 max_new_tokens: int, exact_head: ExactInt8Head | None = None,
+                 rescored: list[int] | None = None) -> Iterator[list[int | None]]:
     """The lean greedy loop: one token per row per step; None for rows that have ended. Stops when every
     row has ended. Rules that read the sequence (timestamps) see the first row's tokens, so they take one row.
-    (Module-level so the drafter training script runs it on a bare model.)"""
-    batch = state.keys[0].shape[0]
+    With `exact_head` (LogitRules only) the argmax comes from int8 scores with fp32 rescoring, and each row's
+    rescored vocabulary rows are added to `rescored`. (Module-level so the drafter training script runs it
+    on a bare model.)"""
+    batch = state.batch
     tokens = torch.tensor([prompt] * batch)
     sequence = list(prompt)
     alive = torch.ones(batch, dtype=torch.bool)
     for step in range(max_new_tokens):
         hidden = lean.hidden(tokens, state)
-        logits = rules.apply(lean.logits(hidden[:, -1:]), 0 if step == 0 else -1, sequence)
-        tokens = logits[:, -1].argmax(-1, keepdim=True)
+        if exact_head is not None:
+            best, counts = exact_head.argmax(hidden[:, -1], rules.mask(1, 0 if step == 0 else -1).expand(batch, -1))
+            tokens = best[:, None]
+            if rescored is not None:
+                for row, count in enumerate(counts.tolist()):
+                    rescored[row] += count if alive[row] else 0
+        else:
+            logits = rules.apply(lean.logits(hidden[:, -1:]), 0 if step == 0 else -1, sequence)
+            tokens = logits[:, -1].argmax(-1, keepdim=True)
         sequence.append(int(tokens[0, 0]))
         ended = tokens[:, 0] == eot
         column = [int(t) if a and not e else None for t, a, e in zip(tokens[:, 0], alive, ended)]
@@ -429,6 +464,11 @@ def _layer_skip_drafter(lab: WhisperDecoding, clip, target: _Variant, state, fea
                               options.exit_confidence)
 
 
+def _jacobi_drafter(lab: WhisperDecoding, clip, target: _Variant, state, features, audio_ctx: int,
+                    options: DecodingOptions, timer: StageTimer):
+    return JacobiDrafter()
+
+
 @dataclass(frozen=True)
 class Drafting:
     make: Callable[..., object]  # (lab, clip, target, state, features, audio_ctx, options, timer) -> drafter
@@ -441,4 +481,7 @@ DRAFTERS: dict[str, Drafting] = {
     "prompt_lookup": Drafting(_lookup_drafter, _lookup_prepare),
     "medusa": Drafting(_medusa_drafter, _trained_prepare),
     "layer_skip": Drafting(_layer_skip_drafter, _trained_prepare),
+
+
+    "jacobi": Drafting(_jacobi_drafter),
 }

@@ -123,22 +123,10 @@ def load_drafters(target: str, config, path: Path | None = None) -> TrainedDraft
                            int(meta["exit_layer"]), tensors["vocabulary"].long())
 
 
-class HiddenRecordingVerifier(GreedyVerifier):
-    """The greedy verifier, keeping the final decoder states of its last pass for a drafter that reads them."""
-
-    last_hidden: torch.Tensor | None = None
-
-    def verify(self, state: DecoderState, tokens: list[int], first_generated: int) -> list[int]:
-        hidden = self.target.hidden(torch.tensor([tokens]), state)
-        self.last_hidden = hidden[0]
-        logits = self.rules.apply(self.target.logits(hidden)[0], first_generated)
-        return logits.argmax(-1).tolist()
-
-
 class MedusaDrafter:
     """Medusa chain drafting: from the state that gave the last verified token, head i guesses the i-th
     token after it. One step of K tiny heads replaces K draft-model steps; the first round (no state yet)
-    drafts nothing. `verifier` is the decoder's verifier, which records the states the heads read."""
+    drafts nothing. The decoder hands it its verifier (`watch`), which keeps the states the heads read."""
 
     def __init__(self, target: LeanWhisper, rules: LogitRules, drafters: TrainedDrafters, eot: int):
         self.heads = drafters.medusa
@@ -146,8 +134,11 @@ class MedusaDrafter:
         self.projection = target.decoder.embed_tokens.weight[drafters.vocabulary].detach().contiguous()
         self.rules = rules.restrict(drafters.vocabulary)
         self.eot = eot
-        self.verifier = HiddenRecordingVerifier(target, rules)
+        self.verifier: GreedyVerifier | None = None
         self.hidden: torch.Tensor | None = None  # (d,) final decoder state that predicted the last token
+
+    def watch(self, verifier: GreedyVerifier) -> None:
+        self.verifier = verifier
 
     def propose(self, sequence: list[int], budget: int) -> list[int]:
         if self.hidden is None:

@@ -9,7 +9,7 @@ from studio.adapters.registry import Registry
 from studio.assets import example_recordings
 from studio.audio import load_audio
 from studio.decoding.adapter import TORCH_WHISPER_BASE, TORCH_WHISPER_TINY_EN
-from studio.decoding.live import ACCEPTED, BASELINE, PRESETS, TARGET, watch
+from studio.decoding.live import BASELINE, PRESETS, TAG_COLOURS, watch
 from studio.ui.common import bind, user_errors
 
 DEFAULT_PRESETS = ["lean greedy loop", "speculative: tiny.en drafts (base only)", "prompt lookup on a first pass"]
@@ -39,8 +39,9 @@ def build(registry: Registry) -> None:
                 label="Bundled examples (made by assets/make_examples.py)")
     run = gr.Button("Decode", variant="primary")
     heading = gr.Markdown()
-    tokens = gr.HighlightedText(label="Tokens as they are verified", combine_adjacent=False, show_legend=True,
-                                color_map={ACCEPTED: "green", TARGET: "blue"})
+    tokens = gr.HighlightedText(label="Tokens as they are verified (rejected drafts shown where the target "
+                                      "replaced them)", combine_adjacent=False, show_legend=True,
+                                color_map=TAG_COLOURS)
     table = gr.Dataframe(label="Speed and exactness (seconds inside the engine; same tokens = identical ids "
                                "to greedy generate)", wrap=True)
     run.click(bind(run_decoding, registry, job=True), inputs=[audio, model, presets], outputs=[heading, tokens, table], api_name="decode")

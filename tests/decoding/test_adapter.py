@@ -37,15 +37,27 @@ def test_speculative_on_tiny_en_says_what_to_use_instead(piper_speech, registry)
 
 
 def test_watch_streams_tagged_tokens_and_an_exactness_row(piper_speech, registry):
-    from studio.decoding.live import ACCEPTED, BASELINE, TARGET, watch
+    from studio.decoding.live import BASELINE, TARGET, accepted_tag, rejected_tag, watch
 
+    accepted, rejected = accepted_tag("prompt_lookup"), rejected_tag("prompt_lookup")
     updates = list(watch(registry, "torch-whisper-tiny.en", ["prompt lookup on a first pass"], piper_speech[2][1]))
-    assert {tag for u in updates for _, tag in u.pieces} <= {ACCEPTED, TARGET}
+    assert {tag for u in updates for _, tag in u.pieces} <= {accepted, rejected, TARGET}
     rows = updates[-1].rows
     assert [r["strategy"] for r in rows] == [BASELINE, "prompt lookup on a first pass"]
     assert all(r["same tokens as baseline"] for r in rows)
-    assert "".join(text for text, _ in updates[-1].pieces) == rows[1]["text"]
-    assert any(tag == ACCEPTED for _, tag in updates[-1].pieces)
+    assert "".join(text for text, tag in updates[-1].pieces if tag != rejected) == rows[1]["text"]
+    assert any(tag == accepted for _, tag in updates[-1].pieces)
+    assert sum(tag == rejected for _, tag in updates[-1].pieces) == rows[1]["drafted"] - rows[1]["accepted"]
+
+
+def test_presets_cover_every_strategy_and_every_drafter_has_its_colours():
+    from studio.decoding.live import PRESETS, TAG_COLOURS, accepted_tag, rejected_tag
+    from studio.decoding.options import STRATEGIES
+
+    assert {options.strategy for options in PRESETS.values()} == set(STRATEGIES)
+    drafters = [n for n, s in STRATEGIES.items() if s.runner == "drafting"]
+    assert {accepted_tag(d) for d in drafters} | {rejected_tag(d) for d in drafters} < set(TAG_COLOURS)
+    assert len(set(TAG_COLOURS.values())) == len(TAG_COLOURS)  # distinct colours in the legend
 
 
 def test_watch_rejects_models_outside_the_lab(piper_speech, registry):

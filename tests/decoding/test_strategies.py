@@ -17,6 +17,18 @@ LOSSLESS_TINY = [
     dict(strategy="early_exit", draft_layers=2, draft_vocab=4000),
     dict(strategy="prompt_lookup"),
     dict(strategy="prompt_lookup", lookup="first_pass", draft_tokens=16),
+    dict(strategy="lean", output_proj="int8_exact"),
+    dict(strategy="lean", output_proj="int8_exact", batch_size=3),
+    dict(strategy="early_exit", draft_layers=2, output_proj="int8_exact"),
+    dict(strategy="early_exit", draft_layers=1, draft_tokens=0),  # adaptive draft length
+    dict(strategy="prompt_lookup", lookup="first_pass", draft_tokens=0),
+    dict(strategy="jacobi"),
+    dict(strategy="jacobi", draft_tokens=0, output_proj="int8_exact"),
+]
+LOSSLESS_BASE = [
+    dict(strategy="speculative"),
+    dict(strategy="speculative", draft_tokens=0, output_proj="int8_exact"),
+    dict(strategy="lean", output_proj="int8_exact"),
 ]
 
 
@@ -60,14 +72,53 @@ def test_first_pass_lookup_drafts_and_gets_accepted(tiny_lab, speech_clips):
     assert all(r.stats.target_steps < len(r.tokens) for r in results)
 
 
-def test_speculative_tiny_drafts_for_base_losslessly(base_lab, speech_clips):
-    greedy = base_lab.decode(speech_clips, DecodingOptions(strategy="greedy"), StageTimer())
+@pytest.fixture(scope="module")
+def base_greedy(base_lab, speech_clips):
+    return base_lab.decode(speech_clips, DecodingOptions(strategy="greedy"), StageTimer())
+
+
+@pytest.mark.parametrize("values", LOSSLESS_BASE, ids=lambda v: " ".join(f"{k}={x}" for k, x in v.items()))
+def test_lossless_strategy_gives_greedy_tokens_on_base(values, base_lab, speech_clips, base_greedy):
+    options = DecodingOptions(**values)
+    assert options.lossless
     timer = StageTimer()
-    results = base_lab.decode(speech_clips, DecodingOptions(strategy="speculative"), timer)
-    assert [r.tokens for r in results] == [r.tokens for r in greedy]
+    results = base_lab.decode(speech_clips, options, timer)
+    assert [r.tokens for r in results] == [r.tokens for r in base_greedy]
     _check_stats(results)
-    assert sum(r.stats.accepted for r in results) > 0
-    assert {"encoder", "draft_encoder", "draft", "verify"} <= set(timer.seconds)
+    if options.strategy == "speculative":
+        assert sum(r.stats.accepted for r in results) > 0
+        assert {"encoder", "draft_encoder", "draft", "verify"} <= set(timer.seconds)
+
+
+def test_int8_exact_rescores_a_small_share_of_the_vocabulary(tiny_lab, speech_clips):
+    options = DecodingOptions(strategy="lean", output_proj="int8_exact")
+    results = tiny_lab.decode(speech_clips, options, StageTimer())
+    vocab = tiny_lab.target(options).lean.output.weight.shape[0]
+    positions = sum(r.stats.target_steps for r in results)
+    rescored = sum(r.stats.rescored for r in results)
+    assert 0 < rescored < positions * vocab // 20  # under 5% of the rows, at least one per position
+    assert all(r.details()["rescored_rows"] == r.stats.rescored for r in results)
+
+
+def test_relaxed_acceptance_accepts_at_least_what_exact_acceptance_does(tiny_lab, speech_clips, tiny_greedy):
+    exact = tiny_lab.decode(speech_clips, DecodingOptions(strategy="early_exit", draft_layers=2), StageTimer())
+    options = DecodingOptions(strategy="early_exit", draft_layers=2, accept_tolerance=0.3)
+    assert not options.lossless
+    relaxed = tiny_lab.decode(speech_clips, options, StageTimer())
+    _check_stats(relaxed)
+    assert sum(r.stats.accepted for r in relaxed) >= sum(r.stats.accepted for r in exact)
+    assert "lazy dog" in relaxed[0].text
+
+
+@pytest.mark.parametrize("values", [dict(kv_cache="int8"), dict(kv_cache="int4", kv_residual_rank=4)])
+def test_quantised_kv_cache_is_smaller_and_still_transcribes(values, tiny_lab, speech_clips):
+    full = tiny_lab.decode(speech_clips[:1], DecodingOptions(strategy="lean"), StageTimer())[0]
+    options = DecodingOptions(strategy="lean", **values)
+    assert not options.lossless
+    result = tiny_lab.decode(speech_clips[:1], options, StageTimer())[0]
+    assert "dog" in result.text.lower()
+    limit = 0.3 if options.kv_cache == "int8" else 0.25  # codes + one fp32 scale per 64-value vector (+ the residual)
+    assert 0 < result.stats.cache_bytes < full.stats.cache_bytes * limit
 
 
 def test_audio_ctx_trims_the_encoder(tiny_lab, speech_clips):
@@ -105,6 +156,7 @@ def test_every_strategy_in_the_table_has_an_implementation():
     from studio.decoding.strategies import DRAFTERS
 
     assert {n for n, s in STRATEGIES.items() if s.runner == "drafting"} == set(DRAFTERS)
+    assert "jacobi" in DRAFTERS
     assert {s.runner for s in STRATEGIES.values()} == {"generate", "lean", "drafting"}
     assert not any(s.batches for s in STRATEGIES.values() if s.runner == "drafting")
 
