@@ -10,17 +10,11 @@ from pathlib import Path
 import pytest
 import torch
 
-from studio.decoding.options import STRATEGIES, DecodingOptions
+from studio.decoding.options import DecodingOptions
 from studio.errors import ModelUnavailable
 from studio.timing import StageTimer
 
 SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "train_drafters.py"
-TRAINED = [
-    dict(strategy="medusa"),
-    dict(strategy="medusa", draft_tokens=2),
-    dict(strategy="layer_skip"),
-    dict(strategy="layer_skip", exit_confidence=0.0, draft_tokens=8),  # drafts the whole budget every round
-]
 
 
 def _script():
@@ -126,20 +120,3 @@ def test_committed_drafters_match_whisper_base(base_lab):
 def test_a_model_without_drafters_gets_a_clear_message(tiny_lab, speech_clips):
     with pytest.raises(ModelUnavailable, match="trained drafters for Whisper tiny.en are missing"):
         tiny_lab.decode(speech_clips[:1], DecodingOptions(strategy="medusa"), StageTimer())
-
-
-@pytest.fixture(scope="module")
-def base_greedy(base_lab, speech_clips):
-    return base_lab.decode(speech_clips, DecodingOptions(strategy="greedy"), StageTimer())
-
-
-@pytest.mark.parametrize("values", TRAINED, ids=lambda v: " ".join(f"{k}={x}" for k, x in v.items()))
-def test_trained_drafter_gives_greedy_tokens(values, base_lab, speech_clips, base_greedy):
-    options = DecodingOptions(**values)
-    assert options.lossless and STRATEGIES[options.strategy].runner == "drafting"
-    results = base_lab.decode(speech_clips, options, StageTimer())
-    assert [r.tokens for r in results] == [r.tokens for r in base_greedy]
-    assert sum(r.stats.accepted for r in results) > 0  # the trained heads do get drafts accepted
-    for result in results:
-        assert 0 <= result.stats.accepted <= result.stats.drafted
-        assert sum(len(r.emitted) for r in result.rounds) == len(result.tokens)
