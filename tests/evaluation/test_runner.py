@@ -12,8 +12,11 @@ from tests.evaluation.conftest import DEMO_SET, write_config
 
 def asr_config(registry, tmp_path, manifest=DEMO_SET / "manifest.jsonl", systems="[{adapter: whisper-tiny.en, options: {beam_size: 1}}]",
                extra=""):
+    settings = {"warmup": "1", "batch_seconds": "240", "max_batch_size": "4"}
+    settings.update(line.split(": ", 1) for line in extra.splitlines() if line)  # a test's own lines win
     body = (f"datasets: [{{path: {manifest}, name: demo}}]\nsystems: {systems}\n"
-            f"warmup: 1\nbatch_seconds: 240\nmax_batch_size: 4\ndevice: cpu\noutput: {tmp_path / 'out'}\n{extra}")
+            + "".join(f"{key}: {value}\n" for key, value in settings.items())
+            + f"device: cpu\noutput: {tmp_path / 'out'}\n")
     return load_config(write_config(tmp_path, body), registry)
 
 
