@@ -46,6 +46,8 @@ PRESET_TABLE: tuple[tuple[str, dict], ...] = (  # label, DecodingOptions fields
                                                              accept_tolerance=0.2)),
     ("int8 KV cache (lossy)", dict(strategy="lean", kv_cache="int8")),
     ("int4 KV cache + rank-4 residual (lossy)", dict(strategy="lean", kv_cache="int4", kv_residual_rank=4)),
+    ("medusa: trained draft heads (base only)", dict(strategy="medusa")),
+    ("layer skip: trained exit head (base only)", dict(strategy="layer_skip")),
 )
 
 

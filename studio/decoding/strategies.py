@@ -265,13 +265,7 @@ class WhisperDecoding:
         def decode_window(seek: int, frames: int) -> list[int]:
             clip = samples[seek * SAMPLES_PER_FRAME:(seek + frames) * SAMPLES_PER_FRAME]
             window = _WindowInput(window_features(features, seek, frames), prompt, rules)
-            tokens, window_stats = self._decode_window(clip, window, options, timer)
-            stats.drafted += window_stats.drafted
-            stats.accepted += window_stats.accepted
-            stats.target_steps += window_stats.target_steps
-            stats.tokens += window_stats.tokens
-            stats.draft_layers += window_stats.draft_layers
-            return tokens
+            return self._decode_window(clip, window, options, timer, stats)
 
         timestamp_begin = rules.timestamp_begin
         windows = sequential_windows(features.shape[-1], decode_window, timestamp_begin)
@@ -304,24 +298,26 @@ class WhisperDecoding:
         return row[:row.index(eot)] if eot in row else row
 
     def _decode_window(self, clip: np.ndarray, window: "_WindowInput", options: DecodingOptions,
-                       timer: StageTimer) -> tuple[list[int], DecodeStats]:
-        """One 30 s window's tokens (timestamps included, end of text cut off) by the options' strategy."""
+                       timer: StageTimer, stats: DecodeStats) -> list[int]:
+        """One 30 s window's tokens (timestamps included, end of text cut off) by the options' strategy;
+        its steps are added to the recording's `stats`."""
         target = self.target(options)
         runner = STRATEGIES[options.strategy].runner
+        if runner == "drafting":
+            tokens = []
+            for step in self._drafting(clip, options, timer, window):
+                stats.add(step)
+                tokens += step.emitted
+            return tokens
         if runner == "generate":
             tokens = self._generate_window(target, window, options, timer)
-            return tokens, DecodeStats(target_steps=len(tokens) + 1, tokens=len(tokens))
-        if runner == "lean":
+        else:
             state = self._start(target, window.features, self._audio_ctx(options, [clip]), timer, options)
             with timer.stage("decoder"):
                 tokens = [c[0] for c in self._greedy_steps(target, state, options, window.prompt, window.rules)]
-            return tokens, DecodeStats(target_steps=len(tokens) + 1, tokens=len(tokens))
-        stats = DecodeStats()
-        tokens = []
-        for step in self._drafting(clip, options, timer, window):
-            stats.add(step)
-            tokens += step.emitted
-        return tokens, stats
+        stats.target_steps += len(tokens) + 1  # one step per token and one for end of text
+        stats.tokens += len(tokens)
+        return tokens
 
     def first_pass_tokens(self, clip: np.ndarray, target: _Variant, timer: StageTimer) -> list[int]:
         """The first-pass transcript in the target's tokens, ending in end of text (its time counts as drafting)."""
